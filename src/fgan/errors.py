@@ -1,0 +1,5 @@
+"""The error type for bad user input: the command line prints its message on one line and exits with code 2."""
+
+
+class UsageError(ValueError):
+    """Bad input from the user (a name, a range, a file, an occupied output folder)."""

@@ -1,0 +1,115 @@
+"""The run folder: resolved config, metrics as JSON lines, checkpoints and plots.
+
+Layout of a run folder::
+
+    config.json          the resolved configuration (every option, defaults filled in)
+    metrics.jsonl        one JSON object per training step: step, bound, critic_loss, generator_loss, seconds
+    checkpoints/         step-XXXXXXXX.pt every N steps and at the end (the last K kept), loaded weights-only
+    plots/               training curves and samples
+
+Every file is written atomically (temporary file, flush, fsync, rename), so a crash never leaves a half-written
+file under a final name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+import torch
+
+from fgan.errors import UsageError
+
+CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.jsonl"
+CHECKPOINT_DIR = "checkpoints"
+PLOT_DIR = "plots"
+
+
+def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
+    """Write ``path`` through ``write(file)`` into a temporary file in the same folder, then rename it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            write(file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, value: Any) -> None:
+    """Atomically write ``value`` as indented JSON."""
+    atomic_write(path, lambda file: file.write((json.dumps(value, indent=2) + "\n").encode()))
+
+
+def prepare_run_dir(path: str | Path, force: bool = False) -> Path:
+    """Create a run folder; refuse one that already holds a run unless ``force``.
+
+    Raises:
+        UsageError: when ``path`` holds a run (a config.json) and ``force`` is off, or is a file.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"output folder {path} is a file")
+    if (path / CONFIG_FILE).exists() and not force:
+        raise UsageError(f"output folder {path} already holds a run; choose another --out or pass --force")
+    path.mkdir(parents=True, exist_ok=True)
+    if force:
+        (path / METRICS_FILE).unlink(missing_ok=True)
+        for old in sorted((path / CHECKPOINT_DIR).glob("step-*.pt")):
+            old.unlink()
+    return path
+
+
+def read_config(run_dir: str | Path) -> dict[str, Any]:
+    """The resolved config of a run folder."""
+    path = Path(run_dir) / CONFIG_FILE
+    if not path.is_file():
+        raise UsageError(f"{run_dir} is not a run folder (no {CONFIG_FILE})")
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise UsageError(f"cannot read {path}: {err}") from None
+
+
+def read_metrics(run_dir: str | Path) -> list[dict[str, float]]:
+    """Every line of a run's metrics.jsonl."""
+    path = Path(run_dir) / METRICS_FILE
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def save_checkpoint(run_dir: Path, step: int, state: dict[str, Any], keep: int) -> Path:
+    """Atomically write ``checkpoints/step-XXXXXXXX.pt`` and delete all but the newest ``keep``."""
+    folder = run_dir / CHECKPOINT_DIR
+    path = folder / f"step-{step:08d}.pt"
+    atomic_write(path, lambda file: torch.save(state, file))
+    for old in sorted(folder.glob("step-*.pt"))[:-keep]:
+        old.unlink()
+    return path
+
+
+def latest_checkpoint(run_dir: str | Path) -> Path:
+    """The newest checkpoint of a run folder."""
+    checkpoints = sorted((Path(run_dir) / CHECKPOINT_DIR).glob("step-*.pt"))
+    if not checkpoints:
+        raise UsageError(f"{run_dir} holds no checkpoint")
+    return checkpoints[-1]
+
+
+def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> dict[str, Any]:
+    """Load a checkpoint with ``weights_only=True`` (no code runs on unpickling)."""
+    try:
+        return torch.load(path, map_location=device, weights_only=True)
+    except Exception as err:  # torch raises many types for corrupt or unsafe files
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UsageError(f"cannot load checkpoint {path}: {first_line}") from None
