@@ -539,6 +539,21 @@ def list_divergences() -> list[str]:
     return [*_SIMPLE, *(f"{base}:{param}" for base, (param, _) in _PARAMETRIC.items()), *_CUSTOM]
 
 
+def describe_divergences() -> list[dict[str, str]]:
+    """One row per name form: ``name, f, activation, conjugate, domain, f_prime_one`` (formulas as text)."""
+    forms = [*_SIMPLE.items(), *((f"{base}:{param}", cls) for base, (param, cls) in _PARAMETRIC.items())]
+    return [
+        {
+            "name": name,
+            "f": cls.formula_f,
+            "activation": cls.formula_activation,
+            "conjugate": cls.formula_conjugate,
+            "f_prime_one": f"{cls.f_prime_one:.4g}",
+        }
+        for name, cls in forms
+    ]
+
+
 def register_divergence(name: str, factory: Callable[[], Divergence]) -> None:
     """Make ``get_divergence(name)`` (and ``--divergence name``) return ``factory()``."""
     if name in _SIMPLE or name in _PARAMETRIC or ":" in name:

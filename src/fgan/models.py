@@ -8,6 +8,8 @@ the divergence's output activation g_f is applied by the objective, not by the c
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 from torch import Tensor, nn
 
@@ -28,7 +30,7 @@ def mlp(sizes: list[int], activation: str) -> nn.Sequential:
     if activation not in _ACTIVATIONS:
         raise UsageError(f"unknown activation {activation!r}; valid: {', '.join(_ACTIVATIONS)}")
     layers: list[nn.Module] = []
-    for index, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+    for index, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
         layers.append(nn.Linear(fan_in, fan_out))
         if index < len(sizes) - 2:
             layers.append(_ACTIVATIONS[activation]())

@@ -1,0 +1,276 @@
+"""The ``fgan`` command line: a thin layer over the Python API.
+
+Every error from bad input is one line on stderr and exit code 2; nothing prints a traceback for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from fgan.data import PAPER_MIXTURE, SYNTHETIC_DATA, parse_mixture
+from fgan.divergences import (
+    EXAMPLE_DIVERGENCES,
+    PAPER_DIVERGENCES,
+    describe_divergences,
+    get_divergence,
+    list_divergences,
+)
+from fgan.errors import UsageError
+from fgan.models import GENERATORS
+from fgan.objectives import GENERATOR_OBJECTIVES
+from fgan.training import DEVICES, LR_SCHEDULES, OPTIMIZERS, UPDATES, TrainConfig
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit code 2)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _default_out(kind: str) -> Path:
+    return Path("runs") / f"{kind}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+
+
+def _add_training_options(parser: argparse.ArgumentParser, defaults: TrainConfig) -> None:
+    group = parser.add_argument_group("training")
+    group.add_argument("--steps", type=_non_negative_int, default=defaults.steps, help="training steps")
+    group.add_argument("--batch-size", type=_positive_int, default=defaults.batch_size, help="minibatch size")
+    group.add_argument("--seed", type=int, default=defaults.seed)
+    group.add_argument(
+        "--update",
+        choices=UPDATES,
+        default=defaults.update,
+        help="single-step: Algorithm 1 (default); alternating: k critic steps, then one generator step",
+    )
+    group.add_argument(
+        "--critic-steps",
+        type=_positive_int,
+        default=defaults.critic_steps,
+        help="critic steps per generator step (alternating update)",
+    )
+    group.add_argument("--generator-objective", choices=GENERATOR_OBJECTIVES, default=defaults.generator_objective)
+    group.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer)
+    group.add_argument("--lr", type=_positive_float, help="learning rate of both networks")
+    group.add_argument("--lr-generator", type=_positive_float, default=defaults.lr_generator)
+    group.add_argument("--lr-critic", type=_positive_float, default=defaults.lr_critic)
+    group.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=defaults.lr_schedule)
+    group.add_argument("--device", choices=DEVICES, default=defaults.device)
+    group.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _training_config(args: argparse.Namespace, defaults: TrainConfig) -> TrainConfig:
+    lr_generator = args.lr if args.lr is not None else args.lr_generator
+    lr_critic = args.lr if args.lr is not None else args.lr_critic
+    return TrainConfig(
+        steps=args.steps,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        update=args.update,
+        critic_steps=args.critic_steps,
+        generator_objective=args.generator_objective,
+        optimizer=args.optimizer,
+        lr_generator=lr_generator,
+        lr_critic=lr_critic,
+        lr_schedule=args.lr_schedule,
+        betas=defaults.betas,
+        device=args.device,
+        quiet=args.quiet,
+        log_every=defaults.log_every,
+        checkpoint_every=getattr(args, "checkpoint_every", 0),
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from fgan.experiments.gaussian_mixture import default_config
+    from fgan.runner import ModelConfig
+
+    parser = _Parser(
+        prog="fgan",
+        description="Train generative neural samplers by variational f-divergence "
+        "minimisation (f-GAN, Nowozin, Cseke and Tomioka 2016).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    commands.add_parser("divergences", help="print the table of divergences")
+
+    train = commands.add_parser("train", help="train a generator on synthetic data")
+    train.add_argument("--data", default="ring", help=f"one of: {', '.join(SYNTHETIC_DATA)} (default ring)")
+    train.add_argument("--divergence", default="js", help="divergence name (see `fgan divergences`)")
+    train.add_argument("--out", type=Path, help="run folder (default: a new folder under runs/)")
+    train.add_argument("--force", action="store_true", help="overwrite a run folder that holds a run")
+    model_defaults = ModelConfig()
+    models = train.add_argument_group("models")
+    models.add_argument("--generator", choices=GENERATORS, default=model_defaults.generator)
+    models.add_argument("--latent-dim", type=_positive_int, default=model_defaults.latent_dim)
+    models.add_argument("--generator-hidden", type=_positive_int, default=model_defaults.generator_hidden)
+    models.add_argument("--critic-hidden", type=_positive_int, default=model_defaults.critic_hidden)
+    train.add_argument(
+        "--checkpoint-every",
+        type=_non_negative_int,
+        default=0,
+        help="also checkpoint every N steps (0: only at the end)",
+    )
+    _add_training_options(train, TrainConfig())
+
+    sample = commands.add_parser("sample", help="draw samples from a trained run")
+    sample.add_argument("run", type=Path, help="run folder")
+    sample.add_argument("--n", type=_positive_int, default=1000, help="number of samples")
+    sample.add_argument("--out", type=Path, required=True, help="output file: .npy (array) or .png (plot)")
+    sample.add_argument("--seed", type=int, default=None)
+    sample.add_argument("--device", choices=DEVICES, default="cpu")
+
+    reproduce = commands.add_parser("reproduce", help="reproduce an experiment of the paper")
+    experiments = reproduce.add_subparsers(dest="experiment", required=True, parser_class=_Parser)
+    mixture = experiments.add_parser("gaussian-mixture", help="Section 4.1, Table 3: a Gaussian fitted to a mixture")
+    mixture.add_argument(
+        "--divergence",
+        action="append",
+        help=f"repeatable; default the paper's five ({', '.join(PAPER_DIVERGENCES)}); 'all' for every one",
+    )
+    mixture.add_argument("--mixture", default=PAPER_MIXTURE, help="P as w:mean:std,... (default the paper's)")
+    mixture.add_argument("--out", type=Path, help="output folder (default: a new folder under runs/)")
+    mixture.add_argument("--force", action="store_true", help="overwrite an output folder that holds results")
+    mixture.add_argument("--json", action="store_true", help="print the rows as JSON")
+    _add_training_options(mixture, default_config())
+    return parser
+
+
+def cmd_divergences(args: argparse.Namespace) -> None:
+    rows = describe_divergences()
+    columns = {"name": "name", "f": "f(u)", "activation": "g_f(v)", "conjugate": "f*(t)", "f_prime_one": "f'(1)"}
+    widths = {key: max(len(title), *(len(row[key]) for row in rows)) for key, title in columns.items()}
+    for row in [columns, *rows]:
+        print("  ".join(row[key].ljust(widths[key]) for key in columns).rstrip())
+    print(f"\nnames: {', '.join(list_divergences())}")
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from fgan.runner import ModelConfig, RunConfig, train_run
+
+    model = ModelConfig(
+        generator=args.generator,
+        latent_dim=args.latent_dim,
+        generator_hidden=args.generator_hidden,
+        critic_hidden=args.critic_hidden,
+    )
+    config = RunConfig(
+        data=args.data, divergence=args.divergence, model=model, train=_training_config(args, TrainConfig())
+    )
+    get_divergence(config.divergence)
+    out = args.out or _default_out("train")
+    trainer = train_run(config, out, force=args.force)
+    estimate = trainer.history.bound[-1] if trainer.history.bound else float("nan")
+    print(
+        f"trained {trainer.step} steps of {trainer.divergence.name} on {config.data}; "
+        f"last bound F = {estimate:.4f}; run folder {out}"
+    )
+
+
+def cmd_sample(args: argparse.Namespace) -> None:
+    from fgan.plotting import plot_samples
+    from fgan.runner import generate, load_generator
+
+    suffix = args.out.suffix.lower()
+    if suffix not in (".npy", ".png"):
+        raise UsageError(f"output file must end in .npy or .png, got {args.out}")
+    samples = generate(load_generator(args.run, args.device), args.n, args.seed).cpu()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".npy":
+        np.save(args.out, samples.numpy())
+    else:
+        plot_samples(samples, args.out, title=f"{args.n} samples from {args.run}")
+    print(f"wrote {args.n} samples to {args.out}")
+
+
+def cmd_reproduce_gaussian_mixture(args: argparse.Namespace) -> None:
+    from fgan.experiments.gaussian_mixture import default_config, fit_one, format_table, write_outputs
+    from fgan.runs import CONFIG_FILE, prepare_run_dir, write_json
+
+    names = args.divergence or list(PAPER_DIVERGENCES)
+    if "all" in names:
+        names = list(EXAMPLE_DIVERGENCES)
+    divergences = [get_divergence(name).name for name in names]
+    mixture = parse_mixture(args.mixture)
+    if mixture.dim != 1:
+        raise UsageError("the mixture must be one-dimensional")
+    config = _training_config(args, default_config())
+    config.validate()
+    out = prepare_run_dir(args.out or _default_out("gaussian-mixture"), force=args.force)
+    write_json(
+        out / CONFIG_FILE,
+        {
+            "experiment": "gaussian-mixture",
+            "mixture": args.mixture,
+            "divergences": divergences,
+            "train": asdict(config),
+        },
+    )
+    rows = []
+    for index, name in enumerate(divergences, start=1):
+        if not args.json and not args.quiet:
+            print(f"[{index}/{len(divergences)}] {name}: {config.steps} steps ...", file=sys.stderr, flush=True)
+        rows.append(fit_one(mixture, name, config))
+    write_outputs(mixture, rows, out)
+    if args.json:
+        print(json.dumps([asdict(row) for row in rows], indent=2))
+    else:
+        print(format_table(rows))
+        print(f"\nwritten: {out / 'table.md'}, {out / 'table.json'}, {out / 'fits.png'}")
+
+
+COMMANDS = {
+    "divergences": cmd_divergences,
+    "train": cmd_train,
+    "sample": cmd_sample,
+    ("reproduce", "gaussian-mixture"): cmd_reproduce_gaussian_mixture,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    try:
+        args = build_parser().parse_args(argv)
+        key = (args.command, args.experiment) if args.command == "reproduce" else args.command
+        COMMANDS[key](args)
+    except (UsageError, ValueError) as err:
+        print(f"fgan: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("fgan: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

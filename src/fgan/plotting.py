@@ -1,0 +1,64 @@
+"""Figures of a run: training curves, and generated samples against the data (1-D densities, 2-D scatter)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import torch
+from torch import Tensor
+
+from fgan.training import StepMetrics
+
+
+def _save(figure: plt.Figure, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def plot_training_curves(history: StepMetrics, path: Path, title: str = "") -> None:
+    """The bound F (the divergence estimate) and both losses against the step."""
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.5))
+    left.plot(history.step, history.bound, linewidth=0.8)
+    left.set_title("variational bound F (divergence estimate)")
+    left.set_xlabel("step")
+    right.plot(history.step, history.critic_loss, linewidth=0.8, label="critic loss (-F)")
+    right.plot(history.step, history.generator_loss, linewidth=0.8, label="generator loss")
+    right.set_xlabel("step")
+    right.legend()
+    if title:
+        figure.suptitle(title)
+    _save(figure, path)
+
+
+def plot_samples(generated: Tensor, path: Path, real: Tensor | None = None, log_density=None, title: str = "") -> None:
+    """1-D: histograms (and the true density if given); 2-D: scatter of generated over real samples."""
+    generated = generated.detach().cpu().double()
+    figure, axis = plt.subplots(figsize=(5, 4.5) if generated.shape[1] == 2 else (6, 3.5))
+    if generated.shape[1] == 1:
+        values = generated[:, 0]
+        low, high = float(values.min()), float(values.max())
+        if real is not None:
+            real_values = real.detach().cpu().double()[:, 0]
+            low, high = min(low, float(real_values.min())), max(high, float(real_values.max()))
+            axis.hist(real_values, bins=120, range=(low, high), density=True, alpha=0.4, label="data")
+        axis.hist(values, bins=120, range=(low, high), density=True, alpha=0.5, label="generated")
+        if log_density is not None:
+            x = torch.linspace(low, high, 800, dtype=torch.float64)
+            axis.plot(x, torch.exp(log_density(x)), color="black", linewidth=1, label="p")
+        axis.set_xlabel("x")
+    else:
+        if real is not None:
+            points = real.detach().cpu()
+            axis.scatter(points[:, 0], points[:, 1], s=2, alpha=0.3, label="data")
+        axis.scatter(generated[:, 0], generated[:, 1], s=2, alpha=0.5, label="generated")
+        axis.set_aspect("equal")
+    axis.legend(loc="upper right", fontsize=8)
+    if title:
+        axis.set_title(title)
+    _save(figure, path)

@@ -1,0 +1,133 @@
+"""A training run on synthetic data assembled from a resolved config, and loading a finished run's generator.
+
+The resolved config (``config.json`` of the run folder) holds everything needed to rebuild the run::
+
+    {"data": "ring", "divergence": "js", "model": {...}, "train": {...TrainConfig...}}
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from fgan.data import get_synthetic_data
+from fgan.divergences import get_divergence
+from fgan.errors import UsageError
+from fgan.models import MLPCritic, build_generator, sample_latent
+from fgan.plotting import plot_samples, plot_training_curves
+from fgan.runs import (
+    CONFIG_FILE,
+    PLOT_DIR,
+    latest_checkpoint,
+    load_checkpoint,
+    prepare_run_dir,
+    read_config,
+    write_json,
+)
+from fgan.training import TrainConfig, Trainer, resolve_device, seed_everything
+
+PLOT_SAMPLES = 4000
+
+
+@dataclass
+class ModelConfig:
+    """The generator and critic of a synthetic-data run."""
+
+    generator: str = "mlp"
+    latent_dim: int = 8
+    generator_hidden: int = 128
+    generator_depth: int = 2
+    critic_hidden: int = 64
+    critic_depth: int = 2
+    critic_activation: str = "tanh"
+
+    def validate(self) -> None:
+        for name in ("latent_dim", "generator_hidden", "generator_depth", "critic_hidden", "critic_depth"):
+            if getattr(self, name) < 1:
+                raise UsageError(f"{name.replace('_', ' ')} must be >= 1, got {getattr(self, name)}")
+
+
+@dataclass
+class RunConfig:
+    """Everything a synthetic-data run needs."""
+
+    data: str = "ring"
+    divergence: str = "js"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> RunConfig:
+        train = dict(values["train"])
+        train["betas"] = tuple(train["betas"])
+        return cls(values["data"], values["divergence"], ModelConfig(**values["model"]), TrainConfig(**train))
+
+
+def build_models(model: ModelConfig, data_dim: int) -> tuple[nn.Module, nn.Module]:
+    """The generator and critic described by ``model`` for data of dimension ``data_dim``."""
+    model.validate()
+    generator = build_generator(
+        model.generator, data_dim, model.latent_dim, model.generator_hidden, model.generator_depth
+    )
+    critic = MLPCritic(data_dim, model.critic_hidden, model.critic_depth, model.critic_activation)
+    return generator, critic
+
+
+def train_run(config: RunConfig, out: str | Path, force: bool = False) -> Trainer:
+    """Train a run on synthetic data into the run folder ``out``: config, metrics, checkpoints, plots."""
+    data = get_synthetic_data(config.data)
+    divergence = get_divergence(config.divergence)
+    config.divergence = divergence.name
+    config.train.validate()
+    seed_everything(config.train.seed)
+    generator, critic = build_models(config.model, data.dim)
+    run_dir = prepare_run_dir(out, force=force)
+    write_json(run_dir / CONFIG_FILE, config.to_dict())
+    trainer = Trainer(generator, critic, data, divergence, config.train, run_dir=run_dir)
+    trainer.train()
+    title = f"{divergence.name} on {config.data}, {trainer.step} steps"
+    plot_training_curves(trainer.history, run_dir / PLOT_DIR / "training.png", title=title)
+    with torch.no_grad():
+        generated = generator(sample_latent(generator, PLOT_SAMPLES, trainer.device))
+    real = data.sample(PLOT_SAMPLES)
+    plot_samples(
+        generated,
+        run_dir / PLOT_DIR / "samples.png",
+        real=real,
+        title=title,
+        log_density=data.log_prob if data.dim == 1 else None,
+    )
+    return trainer
+
+
+def load_generator(run_dir: str | Path, device: str = "auto") -> nn.Module:
+    """The generator of a finished run, from its newest checkpoint, in eval mode."""
+    config = RunConfig.from_dict(read_config(run_dir))
+    data = get_synthetic_data(config.data)
+    generator, _ = build_models(config.model, data.dim)
+    state = load_checkpoint(latest_checkpoint(run_dir))
+    try:
+        generator.load_state_dict(state["generator"])
+    except (KeyError, RuntimeError) as err:
+        raise UsageError(
+            f"checkpoint of {run_dir} does not match its {CONFIG_FILE}: {str(err).splitlines()[0]}"
+        ) from None
+    return generator.to(resolve_device(device)).eval()
+
+
+def generate(generator: nn.Module, n: int, seed: int | None = None) -> Tensor:
+    """``n`` samples from ``generator`` on its device, shape ``(n, dim)``."""
+    if n < 1:
+        raise UsageError(f"number of samples must be >= 1, got {n}")
+    if seed is not None:
+        torch.manual_seed(seed)
+    device = next(generator.parameters()).device
+    with torch.no_grad():
+        return generator(sample_latent(generator, n, device))
