@@ -85,6 +85,14 @@ def _add_training_options(parser: argparse.ArgumentParser, defaults: TrainConfig
     group.add_argument("--lr-generator", type=_positive_float, default=defaults.lr_generator)
     group.add_argument("--lr-critic", type=_positive_float, default=defaults.lr_critic)
     group.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=defaults.lr_schedule)
+    group.add_argument(
+        "--critic-penalty",
+        type=float,
+        default=None,
+        metavar="LAMBDA",
+        help="penalty LAMBDA/2 (E_P[V²] + E_Q[V²]) on the raw critic output (default: the "
+        "divergence's own, 0.01 for tv and 0 for the others)",
+    )
     group.add_argument("--device", choices=DEVICES, default=defaults.device)
     group.add_argument("--quiet", action="store_true", help="no progress bar")
 

@@ -41,6 +41,8 @@ class Divergence:
         f_domain_low: the smallest u at which f is taken to be defined (the conjugate is a supremum over
             ``u >= f_domain_low``). 0 for all but Pearson, whose f the paper extends to all of R.
         invertible_critic: whether f' is invertible, so that ``ratio_from_critic`` exists.
+        default_critic_penalty: the weight λ of the penalty λ/2 (E_P[V²] + E_Q[V²]) on the raw critic output that
+            training uses unless told otherwise; 0 except for divergences whose activation saturates.
     """
 
     name: str = ""
@@ -53,6 +55,7 @@ class Divergence:
     domain_closed: bool = False
     f_domain_low: float = 0.0
     invertible_critic: bool = True
+    default_critic_penalty: float = 0.0
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -133,7 +136,12 @@ def _xlogx(u: Tensor) -> Tensor:
 
 
 class TotalVariation(Divergence):
-    """Total variation distance, ``D = ½ ∫ |p - q|``."""
+    """Total variation distance, ``D = ½ ∫ |p - q|``.
+
+    The optimal critic ½ sign(r - 1) sits where ½ tanh(v) saturates (v -> ±inf), and a saturated critic passes no
+    gradient to either player: unchecked, training stalls with F = 0. Training therefore penalises the raw output
+    by default (``default_critic_penalty``), which keeps V finite at a small cost to the bound.
+    """
 
     name = "tv"
     formula_f = "½|u - 1|"
@@ -143,6 +151,7 @@ class TotalVariation(Divergence):
     conjugate_domain = (-0.5, 0.5)
     domain_closed = True
     invertible_critic = False
+    default_critic_penalty = 0.01
 
     def f(self, u: Tensor) -> Tensor:
         return 0.5 * torch.abs(u - 1.0)

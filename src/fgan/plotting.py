@@ -27,7 +27,7 @@ def plot_training_curves(history: StepMetrics, path: Path, title: str = "") -> N
     left.plot(history.step, history.bound, linewidth=0.8)
     left.set_title("variational bound F (divergence estimate)")
     left.set_xlabel("step")
-    right.plot(history.step, history.critic_loss, linewidth=0.8, label="critic loss (-F)")
+    right.plot(history.step, history.critic_loss, linewidth=0.8, label="critic loss")
     right.plot(history.step, history.generator_loss, linewidth=0.8, label="generator loss")
     right.set_xlabel("step")
     right.legend()

@@ -89,8 +89,9 @@ def train_run(config: RunConfig, out: str | Path, force: bool = False) -> Traine
     seed_everything(config.train.seed)
     generator, critic = build_models(config.model, data.dim)
     run_dir = prepare_run_dir(out, force=force)
-    write_json(run_dir / CONFIG_FILE, config.to_dict())
     trainer = Trainer(generator, critic, data, divergence, config.train, run_dir=run_dir)
+    config.train = trainer.config
+    write_json(run_dir / CONFIG_FILE, config.to_dict())
     trainer.train()
     title = f"{divergence.name} on {config.data}, {trainer.step} steps"
     plot_training_curves(trainer.history, run_dir / PLOT_DIR / "training.png", title=title)

@@ -3,7 +3,7 @@
 Layout of a run folder::
 
     config.json          the resolved configuration (every option, defaults filled in)
-    metrics.jsonl        one JSON object per training step: step, bound, critic_loss, generator_loss, seconds
+    metrics.jsonl        one JSON object per training step: step, bound, critic_loss, generator_loss
     checkpoints/         step-XXXXXXXX.pt every N steps and at the end (the last K kept), loaded weights-only
     plots/               training curves and samples
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import random
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,7 +29,7 @@ from fgan.data import Sampler
 from fgan.divergences import Divergence, get_divergence
 from fgan.errors import UsageError
 from fgan.models import sample_latent
-from fgan.objectives import GENERATOR_OBJECTIVES, critic_loss, generator_loss, variational_bound
+from fgan.objectives import GENERATOR_OBJECTIVES, generator_loss, variational_bound
 from fgan.runs import METRICS_FILE, save_checkpoint
 
 UPDATES = ("single-step", "alternating")
@@ -52,6 +52,7 @@ class TrainConfig:
     lr_critic: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)
     lr_schedule: Literal["constant", "linear"] = "constant"
+    critic_penalty: float | None = None
     seed: int = 0
     device: str = "auto"
     log_every: int = 50
@@ -73,6 +74,7 @@ class TrainConfig:
             ),
             (self.optimizer in OPTIMIZERS, f"unknown optimizer {self.optimizer!r}; valid: {', '.join(OPTIMIZERS)}"),
             (self.lr_generator > 0 and self.lr_critic > 0, "learning rates must be > 0"),
+            (self.critic_penalty is None or self.critic_penalty >= 0, "critic penalty must be >= 0"),
             (
                 self.lr_schedule in LR_SCHEDULES,
                 f"unknown learning-rate schedule {self.lr_schedule!r}; valid: {', '.join(LR_SCHEDULES)}",
@@ -147,9 +149,11 @@ class Trainer:
         config: TrainConfig | None = None,
         run_dir: str | Path | None = None,
     ) -> None:
-        self.config = config or TrainConfig()
+        self.config = replace(config) if config is not None else TrainConfig()  # a copy: resolved values go here
         self.config.validate()
         self.divergence = get_divergence(divergence)
+        if self.config.critic_penalty is None:
+            self.config.critic_penalty = self.divergence.default_critic_penalty
         self.device = resolve_device(self.config.device)
         self.generator = generator.to(self.device)
         self.critic = critic.to(self.device)
@@ -184,16 +188,24 @@ class Trainer:
             param.grad = grad
         optimizer.step()
 
+    def _critic_objective(self, critic_real: Tensor, critic_fake: Tensor) -> tuple[Tensor, Tensor]:
+        """The bound F and the critic's loss: -F plus the output penalty λ/2 (E_P[V²] + E_Q[V²]) when λ > 0."""
+        bound = variational_bound(self.divergence, critic_real, critic_fake)
+        loss = -bound
+        if self.config.critic_penalty:
+            loss = loss + 0.5 * self.config.critic_penalty * (critic_real.square().mean() + critic_fake.square().mean())
+        return bound, loss
+
     def single_step(self) -> Tensor:
         """Algorithm 1: both players' gradients at the same (θ, ω), then both updates. Returns (F, L_c, L_g)."""
         critic_real, critic_fake = self._critic_outputs(self.config.batch_size)
-        bound = variational_bound(self.divergence, critic_real, critic_fake)
+        bound, loss_critic = self._critic_objective(critic_real, critic_fake)
         loss_generator = generator_loss(self.divergence, critic_fake, self.config.generator_objective)
-        critic_grads = torch.autograd.grad(-bound, self.critic_params, retain_graph=True)
+        critic_grads = torch.autograd.grad(loss_critic, self.critic_params, retain_graph=True)
         generator_grads = torch.autograd.grad(loss_generator, self.generator_params)
         self._apply(self.critic_optimizer, self.critic_params, critic_grads)
         self._apply(self.generator_optimizer, self.generator_params, generator_grads)
-        return torch.stack([bound, -bound, loss_generator]).detach()
+        return torch.stack([bound, loss_critic, loss_generator]).detach()
 
     def alternating_step(self) -> Tensor:
         """``critic_steps`` critic updates (generator fixed), then one generator update. Returns (F, L_c, L_g)."""
@@ -202,13 +214,13 @@ class Trainer:
             real = self.data.sample(batch_size, self.device)
             with torch.no_grad():
                 fake = self.generator(sample_latent(self.generator, batch_size, self.device))
-            loss_critic = critic_loss(self.divergence, self.critic(real), self.critic(fake))
+            bound, loss_critic = self._critic_objective(self.critic(real), self.critic(fake))
             self._apply(self.critic_optimizer, self.critic_params, torch.autograd.grad(loss_critic, self.critic_params))
         fake = self.generator(sample_latent(self.generator, batch_size, self.device))
         loss_generator = generator_loss(self.divergence, self.critic(fake), self.config.generator_objective)
         generator_grads = torch.autograd.grad(loss_generator, self.generator_params)
         self._apply(self.generator_optimizer, self.generator_params, generator_grads)
-        return torch.stack([-loss_critic, loss_critic, loss_generator]).detach()
+        return torch.stack([bound, loss_critic, loss_generator]).detach()
 
     def train(self, steps: int | None = None) -> StepMetrics:
         """Run ``steps`` more steps (default: up to ``config.steps``) and return the per-step history."""
