@@ -58,6 +58,13 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
 def _default_out(kind: str) -> Path:
     return Path("runs") / f"{kind}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
 
@@ -87,7 +94,7 @@ def _add_training_options(parser: argparse.ArgumentParser, defaults: TrainConfig
     group.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=defaults.lr_schedule)
     group.add_argument(
         "--critic-penalty",
-        type=float,
+        type=_non_negative_float,
         default=None,
         metavar="LAMBDA",
         help="penalty LAMBDA/2 (E_P[V²] + E_Q[V²]) on the raw critic output (default: the "
@@ -112,6 +119,7 @@ def _training_config(args: argparse.Namespace, defaults: TrainConfig) -> TrainCo
         lr_critic=lr_critic,
         lr_schedule=args.lr_schedule,
         betas=defaults.betas,
+        critic_penalty=args.critic_penalty,
         device=args.device,
         quiet=args.quiet,
         log_every=defaults.log_every,

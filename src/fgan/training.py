@@ -135,7 +135,9 @@ class Trainer:
         critic: maps samples to raw outputs V(x), one per sample.
         data: a sampler of real minibatches (``sample(n, device)``).
         divergence: a :class:`~fgan.divergences.Divergence` or its name.
-        config: training options.
+        config: training options. The trainer seeds torch, numpy and Python's ``random`` with ``config.seed``
+            when it is created; seed (:func:`seed_everything`) before building the networks as well for a run
+            that is reproducible from its initial weights on.
         run_dir: a prepared run folder (see :func:`fgan.runs.prepare_run_dir`) to write metrics and checkpoints
             to, or None to keep everything in memory.
     """
@@ -151,6 +153,7 @@ class Trainer:
     ) -> None:
         self.config = replace(config) if config is not None else TrainConfig()  # a copy: resolved values go here
         self.config.validate()
+        seed_everything(self.config.seed)
         self.divergence = get_divergence(divergence)
         if self.config.critic_penalty is None:
             self.config.critic_penalty = self.divergence.default_critic_penalty

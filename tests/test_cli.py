@@ -1,0 +1,172 @@
+"""The command line: each command end to end, and one-line errors with exit code 2 for bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from fgan.cli import main
+
+QUICK = ["--steps", "20", "--batch-size", "64", "--quiet", "--device", "cpu"]
+
+
+def test_divergences_prints_every_name_form(capsys) -> None:
+    assert main(["divergences"]) == 0
+    out = capsys.readouterr().out
+    for name in (
+        "tv",
+        "kl",
+        "reverse-kl",
+        "pearson",
+        "neyman",
+        "hellinger",
+        "jeffrey",
+        "js",
+        "gan",
+        "js-weighted:PI",
+        "alpha:A",
+    ):
+        assert f"\n{name} " in out
+    assert "W(e^{1-t})" in out
+
+
+def test_train_writes_a_run_folder_and_sample_reads_it(tmp_path, capsys) -> None:
+    run = tmp_path / "run"
+    assert main(["train", "--data", "grid", "--divergence", "tv", "--out", str(run), *QUICK]) == 0
+    assert "trained 20 steps of tv on grid" in capsys.readouterr().out
+    config = json.loads((run / "config.json").read_text())
+    assert config["divergence"] == "tv" and config["train"]["critic_penalty"] == 0.01
+    assert len((run / "metrics.jsonl").read_text().splitlines()) == 20
+    assert (run / "plots" / "training.png").stat().st_size > 0
+    assert (run / "plots" / "samples.png").stat().st_size > 0
+    assert main(["sample", str(run), "--n", "37", "--out", str(tmp_path / "s.npy")]) == 0
+    samples = np.load(tmp_path / "s.npy")
+    assert samples.shape == (37, 2) and np.isfinite(samples).all()
+    assert main(["sample", str(run), "--n", "500", "--out", str(tmp_path / "s.png")]) == 0
+    assert (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_train_on_a_1d_mixture_with_location_scale_generator(tmp_path) -> None:
+    run = tmp_path / "run"
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                "mixture:0.5:-1:0.5,0.5:1:0.5",
+                "--generator",
+                "location-scale",
+                "--divergence",
+                "alpha:2",
+                "--update",
+                "alternating",
+                "--critic-steps",
+                "2",
+                "--out",
+                str(run),
+                *QUICK,
+            ]
+        )
+        == 0
+    )
+    config = json.loads((run / "config.json").read_text())
+    assert config["model"]["generator"] == "location-scale" and config["train"]["critic_steps"] == 2
+    assert main(["sample", str(run), "--n", "5", "--out", str(tmp_path / "s.npy")]) == 0
+    assert np.load(tmp_path / "s.npy").shape == (5, 1)
+
+
+def test_reproduce_gaussian_mixture_json_and_outputs(tmp_path, capsys) -> None:
+    out = tmp_path / "repro"
+    code = main(
+        [
+            "reproduce",
+            "gaussian-mixture",
+            "--divergence",
+            "kl",
+            "--divergence",
+            "js",
+            "--steps",
+            "200",
+            "--json",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [row["divergence"] for row in rows] == ["kl", "js"]
+    for key in (
+        "divergence",
+        "objective_hat",
+        "divergence_star",
+        "divergence_at_hat",
+        "mu_hat",
+        "mu_star",
+        "sigma_hat",
+        "sigma_star",
+    ):
+        assert key in rows[0]
+    assert rows[0]["mu_star"] == pytest.approx(1.01, abs=1e-3)
+    assert (out / "table.md").read_text().startswith("| divergence |")
+    assert json.loads((out / "table.json").read_text())[1]["divergence"] == "js"
+    assert (out / "fits.png").stat().st_size > 0
+
+
+BAD_INPUTS = [
+    (["train", "--divergence", "kl2"], "unknown divergence 'kl2'"),
+    (["train", "--divergence", "alpha:1"], "A not 0 or 1"),
+    (["train", "--data", "mixture:1:2"], "malformed mixture"),
+    (["train", "--data", "moons"], "unknown data"),
+    (["train", "--steps", "-5"], "--steps"),
+    (["train", "--batch-size", "0"], "--batch-size"),
+    (["train", "--lr", "-1"], "--lr"),
+    (["train", "--optimizer", "lbfgs"], "--optimizer"),
+    (["train", "--critic-penalty", "-1", "--steps", "1"], "penalty"),
+    (["reproduce", "gaussian-mixture", "--divergence", "nope"], "unknown divergence"),
+    (["reproduce", "gaussian-mixture", "--mixture", "0.5:0:1,x"], "malformed mixture"),
+    (["reproduce", "gaussian-mixture", "--steps", "-1"], "--steps"),
+    (["reproduce", "mnist"], "invalid choice"),
+    (["sample", "/nonexistent/run", "--out", "x.npy"], "not a run folder"),
+    (["frobnicate"], "invalid choice"),
+    ([], "required"),
+]
+
+
+@pytest.mark.parametrize(("argv", "message"), BAD_INPUTS)
+def test_bad_input_is_one_line_and_exit_code_2(argv: list[str], message: str, capsys, tmp_path) -> None:
+    assert main([*argv, *([] if not argv or argv[0] != "train" else ["--out", str(tmp_path / "r")])]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fgan: error: ") and err.count("\n") == 1, err
+    assert message in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_an_occupied_output_folder_is_refused_and_kept(tmp_path, capsys) -> None:
+    run = tmp_path / "run"
+    assert main(["train", "--out", str(run), *QUICK]) == 0
+    before = (run / "metrics.jsonl").read_text()
+    assert main(["train", "--out", str(run), *QUICK]) == 2
+    assert "already holds a run" in capsys.readouterr().err
+    assert (run / "metrics.jsonl").read_text() == before
+    assert main(["reproduce", "gaussian-mixture", "--out", str(run), "--steps", "1"]) == 2
+    assert main(["train", "--out", str(run), "--force", *QUICK]) == 0
+
+
+def test_sample_rejects_an_unknown_output_format(tmp_path, capsys) -> None:
+    run = tmp_path / "run"
+    assert main(["train", "--out", str(run), *QUICK]) == 0
+    assert main(["sample", str(run), "--out", str(tmp_path / "x.txt")]) == 2
+    assert ".npy or .png" in capsys.readouterr().err
+
+
+def test_module_entry_point_runs_without_traceback() -> None:
+    ok = subprocess.run([sys.executable, "-m", "fgan", "--help"], capture_output=True, text=True, check=False)
+    assert ok.returncode == 0 and "reproduce" in ok.stdout
+    bad = subprocess.run(
+        [sys.executable, "-m", "fgan", "train", "--divergence", "x"], capture_output=True, text=True, check=False
+    )
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and bad.stderr.count("\n") == 1
