@@ -14,7 +14,7 @@ from fgan.errors import UsageError
 from fgan.models import LocationScaleGenerator, MLPCritic, MLPGenerator
 from fgan.objectives import variational_bound
 from fgan.runs import METRICS_FILE, prepare_run_dir
-from fgan.training import Trainer, TrainConfig, resolve_device, seed_everything
+from fgan.training import TrainConfig, Trainer, resolve_device, seed_everything
 
 SGD = TrainConfig(steps=5, batch_size=64, optimizer="sgd", lr_generator=0.05, lr_critic=0.1, device="cpu", quiet=True)
 

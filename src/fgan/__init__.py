@@ -1,1 +1,34 @@
-"""fgan."""
+"""fgan: train generative neural samplers by variational f-divergence minimisation.
+
+The f-GAN method of Nowozin, Cseke and Tomioka (NIPS 2016): a generator Q_θ and a critic V_ω play the saddle-point
+game F(θ, ω) = E_P[g_f(V_ω(x))] - E_{Q_θ}[f*(g_f(V_ω(x)))] for any f-divergence D_f.
+
+Modules: :mod:`fgan.divergences` (every f, its conjugate and activation), :mod:`fgan.objectives` (the bound and the
+losses), :mod:`fgan.training` (Algorithm 1 and alternating updates), :mod:`fgan.data` (synthetic data),
+:mod:`fgan.models` (generators and critics), :mod:`fgan.quadrature` (exact divergences of 1-D densities),
+:mod:`fgan.runs` (the run folder), :mod:`fgan.cli` (the command line).
+"""
+
+from fgan import data, models
+from fgan.divergences import Divergence, get_divergence, list_divergences, register_divergence
+from fgan.errors import UsageError
+from fgan.objectives import critic_loss, generator_loss, variational_bound
+from fgan.training import TrainConfig, Trainer, seed_everything
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Divergence",
+    "TrainConfig",
+    "Trainer",
+    "UsageError",
+    "critic_loss",
+    "data",
+    "generator_loss",
+    "get_divergence",
+    "list_divergences",
+    "models",
+    "register_divergence",
+    "seed_everything",
+    "variational_bound",
+]

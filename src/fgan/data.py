@@ -51,6 +51,7 @@ class GaussianMixture:
             raise ValueError("mixture weights, means and stds must be finite")
         if (weights <= 0).any() or (stds <= 0).any():
             raise ValueError("mixture weights and stds must be positive")
+        weights = weights / weights.max()  # no overflow in the sum, even for weights near the largest float
         self.weights = weights / weights.sum()
         self.means = means
         self.stds = stds

@@ -1,8 +1,9 @@
 r"""Exact f-divergences of 1-D densities by numerical integration, and best fits by optimisation.
 
 ``D_f(P||Q) = ∫ q(x) f(p(x)/q(x)) dx`` is integrated with the trapezoidal rule on a fine grid from the
-log-densities, in float64. Where q underflows against p (``log r > 700``) the ratio is capped and q replaced by
-``p / r`` at the cap, so the integrand stays finite and keeps the order of magnitude of its true value.
+log-densities, in float64. Where ``q f(p/q)`` overflows (one density negligible against the other, or f growing
+like u³) the ratio is capped at ``|log r| = 100`` and q replaced by ``p / r`` at the cap: the integrand stays finite
+for every divergence, and huge where the true value is huge, which is what an optimiser needs to be steered away.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from fgan.divergences import Divergence
 
 LogDensity = Callable[[Tensor], Tensor]
 
-_LOG_RATIO_CAP = 700.0
+_LOG_RATIO_CAP = 100.0
 #: The grid of the reference sheet: 200,001 points over [-15, 20].
 DEFAULT_GRID = (-15.0, 20.0, 200_001)
 
@@ -29,10 +30,13 @@ def make_grid(low: float, high: float, points: int) -> Tensor:
 
 
 def f_divergence_integrand(divergence: Divergence, log_p: Tensor, log_q: Tensor) -> Tensor:
-    """``q f(p/q)`` from log-densities, finite wherever p and q are not both 0."""
-    log_ratio = torch.clamp(log_p - log_q, -_LOG_RATIO_CAP, _LOG_RATIO_CAP)
-    log_q_used = torch.where(log_p - log_q > _LOG_RATIO_CAP, log_p - _LOG_RATIO_CAP, log_q)
-    return torch.exp(log_q_used) * divergence.f(torch.exp(log_ratio))
+    """``q f(p/q)`` from log-densities, finite wherever p and q are not both 0 (see the module docstring)."""
+    log_ratio = log_p - log_q
+    direct = torch.exp(log_q) * divergence.f(torch.exp(log_ratio))
+    capped_ratio = torch.clamp(log_ratio, -_LOG_RATIO_CAP, _LOG_RATIO_CAP)
+    capped_log_q = torch.where(log_ratio > _LOG_RATIO_CAP, log_p - _LOG_RATIO_CAP, log_q)
+    capped = torch.exp(capped_log_q) * divergence.f(torch.exp(capped_ratio))
+    return torch.where(torch.isfinite(direct), direct, capped)
 
 
 def f_divergence_1d(divergence: Divergence, log_p: LogDensity, log_q: LogDensity, grid: Tensor) -> float:

@@ -22,7 +22,8 @@ def log_lambertw_exp(y: Tensor) -> Tensor:
     Newton's method on ``s = log w`` (``e^s + s = y``, convex and increasing in ``s``, so it converges from any
     start) runs without autograd; one last Newton step is taken with autograd on. At the root the Newton map has
     zero derivative in ``s``, so that step carries exactly the implicit derivative
-    ``dW(e^y)/dy = W / (1 + W)`` and nothing of the iterations.
+    ``dW(e^y)/dy = W / (1 + W)`` and nothing of the iterations. First derivatives are exact; second derivatives
+    (``create_graph=True``) are not.
     """
     with torch.no_grad():
         # Starting points: W(e^y) ~ e^y for small y; W(e^y) ~ y - log y for large y.
