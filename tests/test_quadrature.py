@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 
 import pytest
 import torch
@@ -27,15 +26,6 @@ GAUSSIAN_PAIRS = [(0.3, 1.2, -0.5, 0.8), (1.0, 0.5, 2.0, 1.5), (0.0, 1.0, 0.0, 2
 EQUAL_VARIANCE_PAIRS = [(0.0, 1.0, 1.0), (-0.4, 1.1, 0.7), (2.0, 1.5, 2.5)]
 #: A coarser grid that keeps Nelder-Mead fits fast; trapezoid on smooth Gaussians is still very accurate.
 FIT_GRID = (-15.0, 20.0, 20_001)
-
-
-@pytest.fixture(autouse=True)
-def _single_thread() -> Iterator[None]:
-    """Run single-threaded: on small tensors OpenMP threads only cost time, a lot of it on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _grid() -> torch.Tensor:
