@@ -31,38 +31,33 @@ EXIT_USAGE = 2
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors (exit code 2)."""
+    """argparse with one-line errors (exit code 2) and defaults shown in the help."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{message} (see {self.prog} --help)")
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
+def _at_least(convert: type, low: float, inclusive: bool):
+    """An argparse type: ``convert(text)``, which must be >= low (or > low); NaN is refused."""
+
+    def parse(text: str):
+        value = convert(text)
+        if not (value >= low if inclusive else value > low):
+            raise argparse.ArgumentTypeError(f"must be {'>=' if inclusive else '>'} {low:g}, got {text}")
+        return value
+
+    parse.__name__ = convert.__name__  # argparse names the type in "invalid int value: 'x'"
+    return parse
 
 
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
-
-
-def _non_negative_float(text: str) -> float:
-    value = float(text)
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return value
+_positive_int = _at_least(int, 1, inclusive=True)
+_non_negative_int = _at_least(int, 0, inclusive=True)
+_positive_float = _at_least(float, 0.0, inclusive=False)
+_non_negative_float = _at_least(float, 0.0, inclusive=True)
 
 
 def _default_out(kind: str) -> Path:
@@ -73,7 +68,7 @@ def _add_training_options(parser: argparse.ArgumentParser, defaults: TrainConfig
     group = parser.add_argument_group("training")
     group.add_argument("--steps", type=_non_negative_int, default=defaults.steps, help="training steps")
     group.add_argument("--batch-size", type=_positive_int, default=defaults.batch_size, help="minibatch size")
-    group.add_argument("--seed", type=int, default=defaults.seed)
+    group.add_argument("--seed", type=int, default=defaults.seed, help="random seed")
     group.add_argument(
         "--update",
         choices=UPDATES,
@@ -86,12 +81,24 @@ def _add_training_options(parser: argparse.ArgumentParser, defaults: TrainConfig
         default=defaults.critic_steps,
         help="critic steps per generator step (alternating update)",
     )
-    group.add_argument("--generator-objective", choices=GENERATOR_OBJECTIVES, default=defaults.generator_objective)
-    group.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer)
+    group.add_argument(
+        "--generator-objective",
+        choices=GENERATOR_OBJECTIVES,
+        default=defaults.generator_objective,
+        help="minimax: descend F (Algorithm 1); alternative: ascend E_Q[g_f(V)] (Section 3.2)",
+    )
+    group.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer, help="optimiser of both networks")
     group.add_argument("--lr", type=_positive_float, help="learning rate of both networks")
-    group.add_argument("--lr-generator", type=_positive_float, default=defaults.lr_generator)
-    group.add_argument("--lr-critic", type=_positive_float, default=defaults.lr_critic)
-    group.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=defaults.lr_schedule)
+    group.add_argument(
+        "--lr-generator", type=_positive_float, default=defaults.lr_generator, help="generator step size"
+    )
+    group.add_argument("--lr-critic", type=_positive_float, default=defaults.lr_critic, help="critic step size")
+    group.add_argument(
+        "--lr-schedule",
+        choices=LR_SCHEDULES,
+        default=defaults.lr_schedule,
+        help="linear: step sizes fall to 0 at the end",
+    )
     group.add_argument(
         "--critic-penalty",
         type=_non_negative_float,
@@ -100,7 +107,7 @@ def _add_training_options(parser: argparse.ArgumentParser, defaults: TrainConfig
         help="penalty LAMBDA/2 (E_P[V²] + E_Q[V²]) on the raw critic output (default: the "
         "divergence's own, 0.01 for tv and 0 for the others)",
     )
-    group.add_argument("--device", choices=DEVICES, default=defaults.device)
+    group.add_argument("--device", choices=DEVICES, default=defaults.device, help="auto: cuda, then mps, then cpu")
     group.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -141,16 +148,22 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("divergences", help="print the table of divergences")
 
     train = commands.add_parser("train", help="train a generator on synthetic data")
-    train.add_argument("--data", default="ring", help=f"one of: {', '.join(SYNTHETIC_DATA)} (default ring)")
+    train.add_argument("--data", default="ring", help=f"one of: {', '.join(SYNTHETIC_DATA)}")
     train.add_argument("--divergence", default="js", help="divergence name (see `fgan divergences`)")
     train.add_argument("--out", type=Path, help="run folder (default: a new folder under runs/)")
     train.add_argument("--force", action="store_true", help="overwrite a run folder that holds a run")
     model_defaults = ModelConfig()
     models = train.add_argument_group("models")
-    models.add_argument("--generator", choices=GENERATORS, default=model_defaults.generator)
-    models.add_argument("--latent-dim", type=_positive_int, default=model_defaults.latent_dim)
-    models.add_argument("--generator-hidden", type=_positive_int, default=model_defaults.generator_hidden)
-    models.add_argument("--critic-hidden", type=_positive_int, default=model_defaults.critic_hidden)
+    models.add_argument(
+        "--generator", choices=GENERATORS, default=model_defaults.generator, help="mlp, or location-scale (μ + σ z)"
+    )
+    models.add_argument("--latent-dim", type=_positive_int, default=model_defaults.latent_dim, help="size of z (mlp)")
+    models.add_argument(
+        "--generator-hidden", type=_positive_int, default=model_defaults.generator_hidden, help="units per hidden layer"
+    )
+    models.add_argument(
+        "--critic-hidden", type=_positive_int, default=model_defaults.critic_hidden, help="units per hidden layer"
+    )
     train.add_argument(
         "--checkpoint-every",
         type=_non_negative_int,
@@ -163,8 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("run", type=Path, help="run folder")
     sample.add_argument("--n", type=_positive_int, default=1000, help="number of samples")
     sample.add_argument("--out", type=Path, required=True, help="output file: .npy (array) or .png (plot)")
-    sample.add_argument("--seed", type=int, default=None)
-    sample.add_argument("--device", choices=DEVICES, default="cpu")
+    sample.add_argument("--seed", type=int, default=None, help="random seed of the draw")
+    sample.add_argument("--device", choices=DEVICES, default="cpu", help="device to generate on")
 
     reproduce = commands.add_parser("reproduce", help="reproduce an experiment of the paper")
     experiments = reproduce.add_subparsers(dest="experiment", required=True, parser_class=_Parser)
