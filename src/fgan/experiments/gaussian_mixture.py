@@ -53,7 +53,7 @@ class FitRow:
     seconds: float
 
 
-def default_config(steps: int = 3000, seed: int = 0) -> TrainConfig:
+def default_config(steps: int = 5000, seed: int = 0) -> TrainConfig:
     """The paper's settings: Algorithm 1, minibatches of 1024, step size 0.01 (Adam)."""
     return TrainConfig(
         steps=steps,
