@@ -23,8 +23,12 @@ from fgan.divergences import (
     list_divergences,
 )
 from fgan.errors import UsageError
+from fgan.experiments.gaussian_mixture import default_config, fit_one, format_table, write_outputs
 from fgan.models import GENERATORS
 from fgan.objectives import GENERATOR_OBJECTIVES
+from fgan.plotting import plot_samples
+from fgan.runner import SYNTHETIC_TRAINING, ModelConfig, RunConfig, generate, load_generator, train_run
+from fgan.runs import CONFIG_FILE, prepare_run_dir, write_json
 from fgan.training import DEVICES, LR_SCHEDULES, OPTIMIZERS, UPDATES, TrainConfig
 
 EXIT_USAGE = 2
@@ -135,9 +139,6 @@ def _training_config(args: argparse.Namespace, defaults: TrainConfig) -> TrainCo
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from fgan.experiments.gaussian_mixture import default_config
-    from fgan.runner import ModelConfig
-
     parser = _Parser(
         prog="fgan",
         description="Train generative neural samplers by variational f-divergence "
@@ -164,13 +165,17 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument(
         "--critic-hidden", type=_positive_int, default=model_defaults.critic_hidden, help="units per hidden layer"
     )
+    models.add_argument(
+        "--generator-depth", type=_positive_int, default=model_defaults.generator_depth, help="hidden layers"
+    )
+    models.add_argument("--critic-depth", type=_positive_int, default=model_defaults.critic_depth, help="hidden layers")
     train.add_argument(
         "--checkpoint-every",
         type=_non_negative_int,
         default=0,
         help="also checkpoint every N steps (0: only at the end)",
     )
-    _add_training_options(train, TrainConfig())
+    _add_training_options(train, SYNTHETIC_TRAINING)
 
     sample = commands.add_parser("sample", help="draw samples from a trained run")
     sample.add_argument("run", type=Path, help="run folder")
@@ -205,16 +210,16 @@ def cmd_divergences(args: argparse.Namespace) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    from fgan.runner import ModelConfig, RunConfig, train_run
-
     model = ModelConfig(
         generator=args.generator,
         latent_dim=args.latent_dim,
         generator_hidden=args.generator_hidden,
         critic_hidden=args.critic_hidden,
+        generator_depth=args.generator_depth,
+        critic_depth=args.critic_depth,
     )
     config = RunConfig(
-        data=args.data, divergence=args.divergence, model=model, train=_training_config(args, TrainConfig())
+        data=args.data, divergence=args.divergence, model=model, train=_training_config(args, SYNTHETIC_TRAINING)
     )
     get_divergence(config.divergence)
     out = args.out or _default_out("train")
@@ -227,9 +232,6 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_sample(args: argparse.Namespace) -> None:
-    from fgan.plotting import plot_samples
-    from fgan.runner import generate, load_generator
-
     suffix = args.out.suffix.lower()
     if suffix not in (".npy", ".png"):
         raise UsageError(f"output file must end in .npy or .png, got {args.out}")
@@ -243,9 +245,6 @@ def cmd_sample(args: argparse.Namespace) -> None:
 
 
 def cmd_reproduce_gaussian_mixture(args: argparse.Namespace) -> None:
-    from fgan.experiments.gaussian_mixture import default_config, fit_one, format_table, write_outputs
-    from fgan.runs import CONFIG_FILE, prepare_run_dir, write_json
-
     names = args.divergence or list(PAPER_DIVERGENCES)
     if "all" in names:
         names = list(EXAMPLE_DIVERGENCES)

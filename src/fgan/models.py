@@ -9,6 +9,7 @@ the divergence's output activation g_f is applied by the objective, not by the c
 from __future__ import annotations
 
 import itertools
+import math
 
 import torch
 from torch import Tensor, nn
@@ -44,7 +45,7 @@ class LocationScaleGenerator(nn.Module):
         super().__init__()
         self.latent_dim = dim
         self.mu = nn.Parameter(torch.full((dim,), float(mean)))
-        self.log_sigma = nn.Parameter(torch.full((dim,), float(torch.log(torch.tensor(std)))))
+        self.log_sigma = nn.Parameter(torch.full((dim,), math.log(std)))
 
     @property
     def sigma(self) -> Tensor:

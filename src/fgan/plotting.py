@@ -53,10 +53,10 @@ def plot_samples(generated: Tensor, path: Path, real: Tensor | None = None, log_
             axis.plot(x, torch.exp(log_density(x)), color="black", linewidth=1, label="p")
         axis.set_xlabel("x")
     else:
+        axis.scatter(generated[:, 0], generated[:, 1], s=2, alpha=0.4, color="tab:orange", label="generated")
         if real is not None:
             points = real.detach().cpu()
-            axis.scatter(points[:, 0], points[:, 1], s=2, alpha=0.3, label="data")
-        axis.scatter(generated[:, 0], generated[:, 1], s=2, alpha=0.5, label="generated")
+            axis.scatter(points[:, 0], points[:, 1], s=1, alpha=0.5, color="tab:blue", label="data")
         axis.set_aspect("equal")
     axis.legend(loc="upper right", fontsize=8)
     if title:

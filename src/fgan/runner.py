@@ -7,7 +7,7 @@ The resolved config (``config.json`` of the run folder) holds everything needed 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,8 @@ from fgan.runs import (
 from fgan.training import TrainConfig, Trainer, resolve_device, seed_everything
 
 PLOT_SAMPLES = 4000
+#: Training defaults for the synthetic data sets (``fgan train``): Algorithm 1 with Adam at 1e-3, falling linearly.
+SYNTHETIC_TRAINING = TrainConfig(steps=5000, batch_size=512, lr_generator=1e-3, lr_critic=1e-3, lr_schedule="linear")
 
 
 @dataclass
@@ -58,7 +60,7 @@ class RunConfig:
     data: str = "ring"
     divergence: str = "js"
     model: ModelConfig = field(default_factory=ModelConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
+    train: TrainConfig = field(default_factory=lambda: replace(SYNTHETIC_TRAINING))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -173,9 +173,11 @@ class Trainer:
         self.step = 0
         self.history = StepMetrics()
         self._pending: list[Tensor] = []
+        self._saved_step: int | None = None
 
     def _lr_factor(self, step: int) -> float:
-        """The learning-rate multiplier at ``step``: 1, or falling linearly to 0 at ``config.steps``."""
+        """The learning-rate multiplier at ``step``: 1, or falling linearly to 0 at ``config.steps`` (and staying 0
+        for steps beyond it)."""
         if self.config.lr_schedule == "constant":
             return 1.0
         return max(0.0, 1.0 - step / max(1, self.config.steps))
@@ -245,7 +247,7 @@ class Trainer:
                     self.save()
                 bar.update(1)
         self._flush()
-        if self.run_dir is not None:
+        if self.run_dir is not None and self._saved_step != self.step:
             self.save()
         return self.history
 
@@ -290,4 +292,6 @@ class Trainer:
         """Write a checkpoint of the current state into the run folder."""
         if self.run_dir is None:
             raise UsageError("this trainer has no run folder to save to")
-        return save_checkpoint(self.run_dir, self.step, self.state_dict(), self.config.keep_checkpoints)
+        path = save_checkpoint(self.run_dir, self.step, self.state_dict(), self.config.keep_checkpoints)
+        self._saved_step = self.step
+        return path
