@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, fields, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -108,34 +108,19 @@ def _add_training_options(parser: argparse.ArgumentParser, defaults: TrainConfig
         type=_non_negative_float,
         default=None,
         metavar="LAMBDA",
-        help="penalty LAMBDA/2 (E_P[V²] + E_Q[V²]) on the raw critic output (default: the "
-        "divergence's own, 0.01 for tv and 0 for the others)",
+        help="penalty LAMBDA/2 (E_P[V²] + E_Q[V²]) on the raw critic output; None: the divergence's own "
+        "(0.01 for tv, 0 for the others)",
     )
     group.add_argument("--device", choices=DEVICES, default=defaults.device, help="auto: cuda, then mps, then cpu")
     group.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def _training_config(args: argparse.Namespace, defaults: TrainConfig) -> TrainConfig:
-    lr_generator = args.lr if args.lr is not None else args.lr_generator
-    lr_critic = args.lr if args.lr is not None else args.lr_critic
-    return TrainConfig(
-        steps=args.steps,
-        batch_size=args.batch_size,
-        seed=args.seed,
-        update=args.update,
-        critic_steps=args.critic_steps,
-        generator_objective=args.generator_objective,
-        optimizer=args.optimizer,
-        lr_generator=lr_generator,
-        lr_critic=lr_critic,
-        lr_schedule=args.lr_schedule,
-        betas=defaults.betas,
-        critic_penalty=args.critic_penalty,
-        device=args.device,
-        quiet=args.quiet,
-        log_every=defaults.log_every,
-        checkpoint_every=getattr(args, "checkpoint_every", 0),
-    )
+    """``defaults`` with every option the command line gave (argparse's names are TrainConfig's fields)."""
+    given = {field.name: getattr(args, field.name) for field in fields(TrainConfig) if hasattr(args, field.name)}
+    if args.lr is not None:
+        given.update(lr_generator=args.lr, lr_critic=args.lr)
+    return replace(defaults, **given)
 
 
 def build_parser() -> argparse.ArgumentParser:

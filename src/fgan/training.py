@@ -59,7 +59,6 @@ class TrainConfig:
     checkpoint_every: int = 0
     keep_checkpoints: int = 3
     quiet: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> None:
         """Raise UsageError naming the first option out of range."""
