@@ -37,7 +37,7 @@ def test_divergences_prints_every_name_form(capsys) -> None:
 def test_train_writes_a_run_folder_and_sample_reads_it(tmp_path, capsys) -> None:
     run = tmp_path / "run"
     assert main(["train", "--data", "grid", "--divergence", "tv", "--out", str(run), *QUICK]) == 0
-    assert "trained 20 steps of tv on grid" in capsys.readouterr().out
+    assert "trained 20 steps of tv;" in capsys.readouterr().out
     config = json.loads((run / "config.json").read_text())
     assert config["divergence"] == "tv" and config["train"]["critic_penalty"] == 0.01
     assert len((run / "metrics.jsonl").read_text().splitlines()) == 20

@@ -8,9 +8,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tomllib
 from dataclasses import asdict, fields, replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,11 +29,32 @@ from fgan.experiments.gaussian_mixture import default_config, fit_one, format_ta
 from fgan.models import GENERATORS
 from fgan.objectives import GENERATOR_OBJECTIVES
 from fgan.plotting import plot_samples
-from fgan.runner import SYNTHETIC_TRAINING, ModelConfig, RunConfig, generate, load_generator, train_run
+from fgan.runner import SYNTHETIC_TRAINING, ModelConfig, RunConfig, generate, load_generator, resume_run, train_run
 from fgan.runs import CONFIG_FILE, prepare_run_dir, write_json
-from fgan.training import DEVICES, LR_SCHEDULES, OPTIMIZERS, UPDATES, TrainConfig
+from fgan.training import (
+    DEVICES,
+    LR_SCHEDULES,
+    NONFINITE_ACTIONS,
+    OPTIMIZERS,
+    UPDATES,
+    NonFiniteError,
+    TrainConfig,
+    Trainer,
+)
 
 EXIT_USAGE = 2
+EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130
+#: What ``fgan train --resume`` lets the command line change.
+RESUMABLE = {"resume", "steps", "quiet", "device", "config"}
+
+
+class Interrupted(Exception):
+    """Ctrl-C, after the run saved a checkpoint."""
+
+
+class TrainingFailed(Exception):
+    """Training stopped on a non-finite loss or gradient."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -111,16 +134,34 @@ def _add_training_options(parser: argparse.ArgumentParser, defaults: TrainConfig
         help="penalty LAMBDA/2 (E_P[V²] + E_Q[V²]) on the raw critic output; None: the divergence's own "
         "(0.01 for tv, 0 for the others)",
     )
+    group.add_argument(
+        "--clip-grad-norm",
+        type=_positive_float,
+        default=defaults.clip_grad_norm,
+        help="clip each network's gradient norm",
+    )
+    group.add_argument(
+        "--on-nonfinite",
+        choices=NONFINITE_ACTIONS,
+        default=defaults.on_nonfinite,
+        help="a NaN or infinite loss or gradient: stop the run, or skip the step and count it",
+    )
     group.add_argument("--device", choices=DEVICES, default=defaults.device, help="auto: cuda, then mps, then cpu")
     group.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def _training_config(args: argparse.Namespace, defaults: TrainConfig) -> TrainConfig:
-    """``defaults`` with every option the command line gave (argparse's names are TrainConfig's fields)."""
-    given = {field.name: getattr(args, field.name) for field in fields(TrainConfig) if hasattr(args, field.name)}
-    if args.lr is not None:
-        given.update(lr_generator=args.lr, lr_critic=args.lr)
+def _from_args(defaults: Any, args: argparse.Namespace) -> Any:
+    """``defaults`` (a dataclass) with every option the command line gave (argparse's names are its fields)."""
+    given = {field.name: getattr(args, field.name) for field in fields(defaults) if hasattr(args, field.name)}
     return replace(defaults, **given)
+
+
+def _training_config(args: argparse.Namespace, defaults: TrainConfig) -> TrainConfig:
+    """``defaults`` with the command line's training options; ``--lr`` sets both learning rates."""
+    config = _from_args(defaults, args)
+    if args.lr is not None:
+        config = replace(config, lr_generator=args.lr, lr_critic=args.lr)
+    return config
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -131,13 +172,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    commands.add_parser("divergences", help="print the table of divergences")
+    divergences = commands.add_parser("divergences", help="print the table of divergences")
 
     train = commands.add_parser("train", help="train a generator on synthetic data")
     train.add_argument("--data", default="ring", help=f"one of: {', '.join(SYNTHETIC_DATA)}")
     train.add_argument("--divergence", default="js", help="divergence name (see `fgan divergences`)")
     train.add_argument("--out", type=Path, help="run folder (default: a new folder under runs/)")
     train.add_argument("--force", action="store_true", help="overwrite a run folder that holds a run")
+    train.add_argument(
+        "--resume",
+        type=Path,
+        metavar="RUN",
+        help="continue the run in folder RUN from its newest checkpoint, with its saved config "
+        "(--steps, --quiet and --device may change)",
+    )
     model_defaults = ModelConfig()
     models = train.add_argument_group("models")
     models.add_argument(
@@ -165,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample = commands.add_parser("sample", help="draw samples from a trained run")
     sample.add_argument("run", type=Path, help="run folder")
     sample.add_argument("--n", type=_positive_int, default=1000, help="number of samples")
-    sample.add_argument("--out", type=Path, required=True, help="output file: .npy (array) or .png (plot)")
+    sample.add_argument("--out", type=Path, help="output file: .npy (array) or .png (plot); required")
     sample.add_argument("--seed", type=int, default=None, help="random seed of the draw")
     sample.add_argument("--device", choices=DEVICES, default="cpu", help="device to generate on")
 
@@ -182,7 +230,86 @@ def build_parser() -> argparse.ArgumentParser:
     mixture.add_argument("--force", action="store_true", help="overwrite an output folder that holds results")
     mixture.add_argument("--json", action="store_true", help="print the rows as JSON")
     _add_training_options(mixture, default_config())
+    parser.command_parsers = {
+        "divergences": divergences,
+        "train": train,
+        "sample": sample,
+        ("reproduce", "gaussian-mixture"): mixture,
+    }
+    for command_parser in parser.command_parsers.values():
+        command_parser.add_argument(
+            "--config",
+            type=Path,
+            metavar="FILE.toml",
+            help="read options from a TOML file (keys as the long options, without dashes); flags override it",
+        )
     return parser
+
+
+def _option_actions(command_parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
+    """The command's options by destination name (argparse keeps them, its groups' included, in ``_actions``)."""
+    return {
+        action.dest: action for action in command_parser._actions if action.option_strings and action.dest != "help"
+    }
+
+
+def _explicit_options(argv: list[str]) -> set[str]:
+    """The destinations of the options given on the command line, as opposed to those left at their default."""
+    shadow = build_parser()
+    for command_parser in shadow.command_parsers.values():
+        for action in _option_actions(command_parser).values():
+            action.default = argparse.SUPPRESS
+    return set(vars(shadow.parse_args(argv))) - {"command", "experiment", "run"}
+
+
+def _config_value(where: str, raw: Any, action: argparse.Action) -> Any:
+    """A TOML value checked and converted as argparse would convert the same option on the command line."""
+    if isinstance(action, argparse._StoreTrueAction):
+        if not isinstance(raw, bool):
+            raise UsageError(f"{where} must be true or false, got {raw!r}")
+        return raw
+    if isinstance(action, argparse._AppendAction):
+        if not isinstance(raw, list) or not raw:
+            raise UsageError(f"{where} must be a non-empty list, got {raw!r}")
+        return [_config_scalar(where, item, action) for item in raw]
+    return _config_scalar(where, raw, action)
+
+
+def _config_scalar(where: str, raw: Any, action: argparse.Action) -> Any:
+    kind = getattr(action.type, "__name__", "str") if action.type is not None else "str"
+    expected, noun = {"int": ((int,), "an integer"), "float": ((int, float), "a number")}.get(
+        kind, ((str,), "a string")
+    )
+    if isinstance(raw, bool) or not isinstance(raw, expected):
+        raise UsageError(f"{where} must be {noun}, got {raw!r}")
+    try:
+        value = action.type(str(raw)) if action.type is not None else raw
+    except (argparse.ArgumentTypeError, ValueError) as err:
+        raise UsageError(f"{where}: {err}") from None
+    if action.choices is not None and value not in action.choices:
+        raise UsageError(f"{where} must be one of {', '.join(map(str, action.choices))}, got {raw!r}")
+    return value
+
+
+def read_config_file(path: Path, command_parser: argparse.ArgumentParser) -> dict[str, Any]:
+    """The options of a TOML file for one command, checked against the command's own options.
+
+    Raises:
+        UsageError: for an unreadable file, invalid TOML, an unknown key or a value of the wrong type or range,
+            naming the key.
+    """
+    try:
+        table = tomllib.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        raise UsageError(f"cannot read config {path}: {err}") from None
+    actions = {dest: action for dest, action in _option_actions(command_parser).items() if dest != "config"}
+    values = {}
+    for key, raw in table.items():
+        dest = key.replace("-", "_")
+        if dest not in actions:
+            raise UsageError(f"{path}: unknown key {key!r}; valid keys: {', '.join(sorted(actions))}")
+        values[dest] = _config_value(f"{path}: key {key!r}", raw, actions[dest])
+    return values
 
 
 def cmd_divergences(args: argparse.Namespace) -> None:
@@ -194,29 +321,48 @@ def cmd_divergences(args: argparse.Namespace) -> None:
     print(f"\nnames: {', '.join(list_divergences())}")
 
 
+def _new_run_config(args: argparse.Namespace) -> RunConfig:
+    return RunConfig(
+        data=args.data,
+        divergence=get_divergence(args.divergence).name,
+        model=_from_args(ModelConfig(), args),
+        train=_training_config(args, SYNTHETIC_TRAINING),
+    )
+
+
+def _resume(args: argparse.Namespace) -> Trainer:
+    changed = sorted(args.given - RESUMABLE)
+    if changed:
+        raise UsageError(
+            f"--resume continues {args.resume} with its saved config; it cannot change: {', '.join(changed)}"
+        )
+    return resume_run(
+        args.resume,
+        steps=args.steps if "steps" in args.given else None,
+        quiet=args.quiet if "quiet" in args.given else None,
+        device=args.device if "device" in args.given else None,
+    )
+
+
 def cmd_train(args: argparse.Namespace) -> None:
-    model = ModelConfig(
-        generator=args.generator,
-        latent_dim=args.latent_dim,
-        generator_hidden=args.generator_hidden,
-        critic_hidden=args.critic_hidden,
-        generator_depth=args.generator_depth,
-        critic_depth=args.critic_depth,
-    )
-    config = RunConfig(
-        data=args.data, divergence=args.divergence, model=model, train=_training_config(args, SYNTHETIC_TRAINING)
-    )
-    get_divergence(config.divergence)
-    out = args.out or _default_out("train")
-    trainer = train_run(config, out, force=args.force)
+    out = args.resume if args.resume is not None else args.out or _default_out("train")
+    try:
+        trainer = _resume(args) if args.resume is not None else train_run(_new_run_config(args), out, args.force)
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted; checkpoint saved in {out}; continue with: fgan train --resume {out}") from None
+    except NonFiniteError as err:
+        raise TrainingFailed(f"{err}; run folder {out}") from None
     estimate = trainer.history.bound[-1] if trainer.history.bound else float("nan")
+    skipped = f"; {trainer.skipped_steps} steps skipped (non-finite)" if trainer.skipped_steps else ""
     print(
-        f"trained {trainer.step} steps of {trainer.divergence.name} on {config.data}; "
-        f"last bound F = {estimate:.4f}; run folder {out}"
+        f"trained {trainer.step} steps of {trainer.divergence.name}; last bound F = {estimate:.4f}{skipped}; "
+        f"run folder {out}"
     )
 
 
 def cmd_sample(args: argparse.Namespace) -> None:
+    if args.out is None:
+        raise UsageError("sample needs --out FILE (.npy or .png)")
     suffix = args.out.suffix.lower()
     if suffix not in (".npy", ".png"):
         raise UsageError(f"output file must end in .npy or .png, got {args.out}")
@@ -271,17 +417,29 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
+    """Run the command line; returns the exit code (0, 1 when training fails, 2 for bad input, 130 on Ctrl-C)."""
+    argv = sys.argv[1:] if argv is None else argv
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        args = parser.parse_args(argv)
         key = (args.command, args.experiment) if args.command == "reproduce" else args.command
+        args.given = _explicit_options(argv)
+        if args.config is not None:
+            from_file = read_config_file(args.config, parser.command_parsers[key])
+            for dest, value in from_file.items():
+                if dest not in args.given:
+                    setattr(args, dest, value)
+            args.given |= set(from_file)
         COMMANDS[key](args)
     except (UsageError, ValueError) as err:
         print(f"fgan: error: {err}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("fgan: interrupted", file=sys.stderr)
-        return 130
+    except TrainingFailed as err:
+        print(f"fgan: error: {err}", file=sys.stderr)
+        return EXIT_FAILED
+    except (Interrupted, KeyboardInterrupt) as err:
+        print(f"fgan: {str(err) or 'interrupted'}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return 0
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from fgan.data import get_synthetic_data
+from fgan.data import GaussianMixture, get_synthetic_data
 from fgan.divergences import get_divergence
 from fgan.errors import UsageError
 from fgan.models import MLPCritic, build_generator, sample_latent
@@ -24,15 +24,20 @@ from fgan.runs import (
     PLOT_DIR,
     latest_checkpoint,
     load_checkpoint,
+    load_latest_checkpoint,
     prepare_run_dir,
     read_config,
+    read_metrics,
+    truncate_metrics,
     write_json,
 )
 from fgan.training import TrainConfig, Trainer, resolve_device, seed_everything
 
 PLOT_SAMPLES = 4000
 #: Training defaults for the synthetic data sets (``fgan train``): Algorithm 1 with Adam at 1e-3, falling linearly.
-SYNTHETIC_TRAINING = TrainConfig(steps=5000, batch_size=512, lr_generator=1e-3, lr_critic=1e-3, lr_schedule="linear")
+SYNTHETIC_TRAINING = TrainConfig(
+    steps=5000, batch_size=512, lr_generator=1e-3, lr_critic=1e-3, lr_schedule="linear", checkpoint_every=1000
+)
 
 
 @dataclass
@@ -67,9 +72,13 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> RunConfig:
-        train = dict(values["train"])
-        train["betas"] = tuple(train["betas"])
-        return cls(values["data"], values["divergence"], ModelConfig(**values["model"]), TrainConfig(**train))
+        """The config of a run folder's config.json; a malformed one is a UsageError."""
+        try:
+            train = dict(values["train"])
+            train["betas"] = tuple(train["betas"])
+            return cls(values["data"], values["divergence"], ModelConfig(**values["model"]), TrainConfig(**train))
+        except (KeyError, TypeError, ValueError) as err:
+            raise UsageError(f"malformed run config ({type(err).__name__}: {err})") from None
 
 
 def build_models(model: ModelConfig, data_dim: int) -> tuple[nn.Module, nn.Module]:
@@ -94,20 +103,52 @@ def train_run(config: RunConfig, out: str | Path, force: bool = False) -> Traine
     trainer = Trainer(generator, critic, data, divergence, config.train, run_dir=run_dir)
     config.train = trainer.config
     write_json(run_dir / CONFIG_FILE, config.to_dict())
+    _train_and_plot(trainer, config, data)
+    return trainer
+
+
+def resume_run(
+    run_dir: str | Path, steps: int | None = None, quiet: bool | None = None, device: str | None = None
+) -> Trainer:
+    """Continue a run from its newest checkpoint that loads, with its saved config.
+
+    ``steps`` moves the run's target (a linear learning-rate schedule stretches to the new target); ``quiet`` and
+    ``device`` replace the saved ones. Metrics of steps after the checkpoint are dropped, as they will be run again.
+    On the CPU the resumed run ends with the same parameters, bit for bit, as one never interrupted.
+    """
+    run_dir = Path(run_dir)
+    config = RunConfig.from_dict(read_config(run_dir))
+    changes = {"steps": steps, "quiet": quiet, "device": device}
+    config.train = replace(config.train, **{key: value for key, value in changes.items() if value is not None})
+    data = get_synthetic_data(config.data)
+    generator, critic = build_models(config.model, data.dim)
+    trainer = Trainer(generator, critic, data, config.divergence, config.train, run_dir=run_dir)
+    _, state = load_latest_checkpoint(run_dir, trainer.device)
+    trainer.load_state_dict(state)
+    if trainer.step > trainer.config.steps:
+        raise UsageError(f"the run is at step {trainer.step}, beyond the {trainer.config.steps} steps asked for")
+    truncate_metrics(run_dir, trainer.step)
+    for row in read_metrics(run_dir):
+        trainer.history.append(row)
+    write_json(run_dir / CONFIG_FILE, config.to_dict())
+    _train_and_plot(trainer, config, data)
+    return trainer
+
+
+def _train_and_plot(trainer: Trainer, config: RunConfig, data: GaussianMixture) -> None:
+    """Train to the configured step, then draw plots/training.png and plots/samples.png."""
     trainer.train()
-    title = f"{divergence.name} on {config.data}, {trainer.step} steps"
+    run_dir = trainer.run_dir
+    title = f"{trainer.divergence.name} on {config.data}, {trainer.step} steps"
     plot_training_curves(trainer.history, run_dir / PLOT_DIR / "training.png", title=title)
-    with torch.no_grad():
-        generated = generator(sample_latent(generator, PLOT_SAMPLES, trainer.device))
-    real = data.sample(PLOT_SAMPLES)
+    generated = generate(trainer.generator, PLOT_SAMPLES)
     plot_samples(
         generated,
         run_dir / PLOT_DIR / "samples.png",
-        real=real,
+        real=data.sample(PLOT_SAMPLES),
         title=title,
         log_density=data.log_prob if data.dim == 1 else None,
     )
-    return trainer
 
 
 def load_generator(run_dir: str | Path, device: str = "auto") -> nn.Module:

@@ -80,12 +80,25 @@ def read_config(run_dir: str | Path) -> dict[str, Any]:
         raise UsageError(f"cannot read {path}: {err}") from None
 
 
-def read_metrics(run_dir: str | Path) -> list[dict[str, float]]:
-    """Every line of a run's metrics.jsonl."""
+def read_metrics(run_dir: str | Path) -> list[dict[str, float | None]]:
+    """Every complete line of a run's metrics.jsonl (a line cut short by a crash is left out)."""
     path = Path(run_dir) / METRICS_FILE
     if not path.is_file():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    rows = []
+    for line in path.read_text().splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return rows
+
+
+def truncate_metrics(run_dir: str | Path, step: int) -> None:
+    """Keep the metrics of steps up to ``step`` only (those a resumed run will not repeat), atomically."""
+    rows = [row for row in read_metrics(run_dir) if isinstance(row.get("step"), int) and row["step"] <= step]
+    text = "".join(json.dumps(row) + "\n" for row in rows)
+    atomic_write(Path(run_dir) / METRICS_FILE, lambda file: file.write(text.encode()))
 
 
 def save_checkpoint(run_dir: Path, step: int, state: dict[str, Any], keep: int) -> Path:
@@ -99,11 +112,30 @@ def save_checkpoint(run_dir: Path, step: int, state: dict[str, Any], keep: int) 
 
 
 def latest_checkpoint(run_dir: str | Path) -> Path:
-    """The newest checkpoint of a run folder."""
+    """The newest checkpoint of a run folder. Temporary files of an interrupted write (``.step-*.tmp``) never
+    match, so a partly written file is never taken for a checkpoint."""
     checkpoints = sorted((Path(run_dir) / CHECKPOINT_DIR).glob("step-*.pt"))
     if not checkpoints:
         raise UsageError(f"{run_dir} holds no checkpoint")
     return checkpoints[-1]
+
+
+def load_latest_checkpoint(run_dir: str | Path, device: torch.device | str = "cpu") -> tuple[Path, dict[str, Any]]:
+    """The newest checkpoint that loads, newest first, and its state; removes temporaries of interrupted writes.
+
+    Raises:
+        UsageError: when no checkpoint loads (naming the newest one's problem).
+    """
+    folder = Path(run_dir) / CHECKPOINT_DIR
+    for temporary in folder.glob(".step-*.tmp"):
+        temporary.unlink(missing_ok=True)
+    newest_error = None
+    for path in sorted(folder.glob("step-*.pt"), reverse=True):
+        try:
+            return path, load_checkpoint(path, device)
+        except UsageError as err:
+            newest_error = newest_error or err
+    raise newest_error or UsageError(f"{run_dir} holds no checkpoint")
 
 
 def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> dict[str, Any]:

@@ -8,14 +8,21 @@ data sampler (see :mod:`fgan.data`) and a divergence, and runs
 * ``alternating``: ``critic_steps`` critic updates on fresh minibatches, then one generator update.
 
 Per step it records the bound F (the running divergence estimate) and both losses, keeping them on the device and
-reading them every ``log_every`` steps.
+reading them every ``log_every`` steps. Before any update it checks that the losses and gradients are finite: a
+non-finite one stops the run with :class:`NonFiniteError` (``on_nonfinite="stop"``, nothing is applied) or skips the
+step and counts it (``"skip"``). On SIGINT (Ctrl-C) it finishes the step, writes a checkpoint and raises
+KeyboardInterrupt. :meth:`Trainer.load_state_dict` restores a checkpoint, every random generator included, so a
+resumed run on the CPU ends with the same parameters, bit for bit, as one that was never interrupted.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import random
+import signal
 import sys
+import threading
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -35,7 +42,12 @@ from fgan.runs import METRICS_FILE, save_checkpoint
 UPDATES = ("single-step", "alternating")
 OPTIMIZERS = ("adam", "sgd")
 LR_SCHEDULES = ("constant", "linear")
+NONFINITE_ACTIONS = ("stop", "skip")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+class NonFiniteError(RuntimeError):
+    """A loss or gradient was NaN or infinite; the message names the step, divergence and quantity."""
 
 
 @dataclass
@@ -53,6 +65,8 @@ class TrainConfig:
     betas: tuple[float, float] = (0.5, 0.999)
     lr_schedule: Literal["constant", "linear"] = "constant"
     critic_penalty: float | None = None
+    clip_grad_norm: float | None = None
+    on_nonfinite: Literal["stop", "skip"] = "stop"
     seed: int = 0
     device: str = "auto"
     log_every: int = 50
@@ -74,6 +88,11 @@ class TrainConfig:
             (self.optimizer in OPTIMIZERS, f"unknown optimizer {self.optimizer!r}; valid: {', '.join(OPTIMIZERS)}"),
             (self.lr_generator > 0 and self.lr_critic > 0, "learning rates must be > 0"),
             (self.critic_penalty is None or self.critic_penalty >= 0, "critic penalty must be >= 0"),
+            (self.clip_grad_norm is None or self.clip_grad_norm > 0, "gradient clipping norm must be > 0"),
+            (
+                self.on_nonfinite in NONFINITE_ACTIONS,
+                f"unknown non-finite action {self.on_nonfinite!r}; valid: {', '.join(NONFINITE_ACTIONS)}",
+            ),
             (
                 self.lr_schedule in LR_SCHEDULES,
                 f"unknown learning-rate schedule {self.lr_schedule!r}; valid: {', '.join(LR_SCHEDULES)}",
@@ -110,6 +129,45 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def rng_state() -> dict[str, Any]:
+    """Every random generator's state (torch, CUDA where present, numpy, Python) as tensors and plain values,
+    loadable with ``torch.load(weights_only=True)``."""
+    _, keys, position, has_gauss, cached_gaussian = np.random.get_state()  # noqa: NPY002 -- the global generator
+    version, internal, gauss_next = random.getstate()
+    state: dict[str, Any] = {
+        "torch": torch.get_rng_state(),
+        "numpy": {
+            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "position": int(position),
+            "has_gauss": int(has_gauss),
+            "cached_gaussian": float(cached_gaussian),
+        },
+        "python": {"version": version, "internal": torch.tensor(internal, dtype=torch.int64), "gauss_next": gauss_next},
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore what :func:`rng_state` returned."""
+    torch.set_rng_state(state["torch"])
+    numpy_state = state["numpy"]
+    np.random.set_state(  # noqa: NPY002 -- the global generator
+        (
+            "MT19937",
+            numpy_state["keys"].numpy().astype(np.uint32),
+            numpy_state["position"],
+            numpy_state["has_gauss"],
+            numpy_state["cached_gaussian"],
+        )
+    )
+    python_state = state["python"]
+    random.setstate((python_state["version"], tuple(python_state["internal"].tolist()), python_state["gauss_next"]))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
 def _make_optimizer(config: TrainConfig, params: list[nn.Parameter], lr: float) -> torch.optim.Optimizer:
     if config.optimizer == "adam":
         return torch.optim.Adam(params, lr=lr, betas=config.betas)
@@ -124,6 +182,13 @@ class StepMetrics:
     bound: list[float] = field(default_factory=list)
     critic_loss: list[float] = field(default_factory=list)
     generator_loss: list[float] = field(default_factory=list)
+
+    def append(self, row: dict[str, float | None]) -> None:
+        """Add one metrics.jsonl row (null, a non-finite value, is read as NaN)."""
+        self.step.append(int(row["step"]))
+        for name in ("bound", "critic_loss", "generator_loss"):
+            value = row.get(name)
+            getattr(self, name).append(math.nan if value is None else float(value))
 
 
 class Trainer:
@@ -170,8 +235,11 @@ class Trainer:
             for optimizer in (self.generator_optimizer, self.critic_optimizer)
         ]
         self.step = 0
+        self.skipped_steps = 0
         self.history = StepMetrics()
+        self.last_checkpoint: Path | None = None
         self._pending: list[Tensor] = []
+        self._interrupted = False
         self._saved_step: int | None = None
 
     def _lr_factor(self, step: int) -> float:
@@ -186,11 +254,33 @@ class Trainer:
         fake = self.generator(sample_latent(self.generator, batch_size, self.device))
         return self.critic(real), self.critic(fake)
 
-    @staticmethod
-    def _apply(optimizer: torch.optim.Optimizer, params: list[nn.Parameter], grads: tuple[Tensor, ...]) -> None:
+    def _apply(self, optimizer: torch.optim.Optimizer, params: list[nn.Parameter], grads: tuple[Tensor, ...]) -> None:
         for param, grad in zip(params, grads, strict=True):
             param.grad = grad
+        if self.config.clip_grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_(params, self.config.clip_grad_norm)
         optimizer.step()
+
+    def _all_finite(self, quantities: dict[str, Tensor | tuple[Tensor, ...]]) -> bool:
+        """True when every tensor is finite. Otherwise raise NonFiniteError naming the first bad quantity, or, with
+        ``on_nonfinite="skip"``, count the step as skipped and return False. One device sync per call."""
+        flags = {
+            name: torch.stack(
+                [torch.isfinite(t).all() for t in (value if isinstance(value, tuple) else (value,))]
+            ).all()
+            for name, value in quantities.items()
+        }
+        if bool(torch.stack(list(flags.values())).all()):
+            return True
+        if self.config.on_nonfinite == "skip":
+            self.skipped_steps += 1
+            return False
+        bad = next(name for name, flag in flags.items() if not bool(flag))
+        kept = f"the last good checkpoint is {self.last_checkpoint}" if self.last_checkpoint else "no checkpoint yet"
+        raise NonFiniteError(
+            f"non-finite {bad} at step {self.step + 1} with divergence {self.divergence.name}; nothing of this step "
+            f"was applied; {kept} (try --clip-grad-norm, a smaller learning rate or --on-nonfinite skip)"
+        )
 
     def _critic_objective(self, critic_real: Tensor, critic_fake: Tensor) -> tuple[Tensor, Tensor]:
         """The bound F and the critic's loss: -F plus the output penalty λ/2 (E_P[V²] + E_Q[V²]) when λ > 0."""
@@ -207,8 +297,16 @@ class Trainer:
         loss_generator = generator_loss(self.divergence, critic_fake, self.config.generator_objective)
         critic_grads = torch.autograd.grad(loss_critic, self.critic_params, retain_graph=True)
         generator_grads = torch.autograd.grad(loss_generator, self.generator_params)
-        self._apply(self.critic_optimizer, self.critic_params, critic_grads)
-        self._apply(self.generator_optimizer, self.generator_params, generator_grads)
+        checked = {
+            "bound F": bound,
+            "critic loss": loss_critic,
+            "generator loss": loss_generator,
+            "critic gradient": critic_grads,
+            "generator gradient": generator_grads,
+        }
+        if self._all_finite(checked):
+            self._apply(self.critic_optimizer, self.critic_params, critic_grads)
+            self._apply(self.generator_optimizer, self.generator_params, generator_grads)
         return torch.stack([bound, loss_critic, loss_generator]).detach()
 
     def alternating_step(self) -> Tensor:
@@ -219,35 +317,56 @@ class Trainer:
             with torch.no_grad():
                 fake = self.generator(sample_latent(self.generator, batch_size, self.device))
             bound, loss_critic = self._critic_objective(self.critic(real), self.critic(fake))
-            self._apply(self.critic_optimizer, self.critic_params, torch.autograd.grad(loss_critic, self.critic_params))
+            critic_grads = torch.autograd.grad(loss_critic, self.critic_params)
+            if self._all_finite({"bound F": bound, "critic loss": loss_critic, "critic gradient": critic_grads}):
+                self._apply(self.critic_optimizer, self.critic_params, critic_grads)
         fake = self.generator(sample_latent(self.generator, batch_size, self.device))
         loss_generator = generator_loss(self.divergence, self.critic(fake), self.config.generator_objective)
         generator_grads = torch.autograd.grad(loss_generator, self.generator_params)
-        self._apply(self.generator_optimizer, self.generator_params, generator_grads)
+        if self._all_finite({"generator loss": loss_generator, "generator gradient": generator_grads}):
+            self._apply(self.generator_optimizer, self.generator_params, generator_grads)
         return torch.stack([bound, loss_critic, loss_generator]).detach()
 
+    def _on_sigint(self, signum: int, frame: Any) -> None:
+        if self._interrupted:  # a second Ctrl-C: stop at once
+            raise KeyboardInterrupt
+        self._interrupted = True
+
     def train(self, steps: int | None = None) -> StepMetrics:
-        """Run ``steps`` more steps (default: up to ``config.steps``) and return the per-step history."""
+        """Run ``steps`` more steps (default: up to ``config.steps``) and return the per-step history.
+
+        On SIGINT (in the main thread) the current step is finished, a checkpoint written (with a run folder) and
+        KeyboardInterrupt raised; ``last_checkpoint`` names the file.
+        """
         target = self.config.steps if steps is None else self.step + steps
         update = self.single_step if self.config.update == "single-step" else self.alternating_step
         show = not self.config.quiet and sys.stderr.isatty()
         self.generator.train()
         self.critic.train()
-        with tqdm(total=target, initial=self.step, disable=not show, unit="step", dynamic_ncols=True) as bar:
-            while self.step < target:
-                self._pending.append(update())
-                for scheduler in self.schedulers:
-                    scheduler.step()
-                self.step += 1
-                if self.step % self.config.log_every == 0 or self.step == target:
-                    self._flush()
-                    bar.set_postfix(estimate=f"{self.history.bound[-1]:.4f}")
-                if self.config.checkpoint_every and self.step % self.config.checkpoint_every == 0:
-                    self.save()
-                bar.update(1)
-        self._flush()
+        in_main_thread = threading.current_thread() is threading.main_thread()
+        previous_handler = signal.signal(signal.SIGINT, self._on_sigint) if in_main_thread else None
+        self._interrupted = False
+        try:
+            with tqdm(total=target, initial=self.step, disable=not show, unit="step", dynamic_ncols=True) as bar:
+                while self.step < target and not self._interrupted:
+                    self._pending.append(update())
+                    for scheduler in self.schedulers:
+                        scheduler.step()
+                    self.step += 1
+                    if self.step % self.config.log_every == 0 or self.step == target:
+                        self._flush()
+                        bar.set_postfix(estimate=f"{self.history.bound[-1]:.4f}")
+                    if self.config.checkpoint_every and self.step % self.config.checkpoint_every == 0:
+                        self.save()
+                    bar.update(1)
+        finally:
+            self._flush()
+            if in_main_thread:
+                signal.signal(signal.SIGINT, previous_handler)
         if self.run_dir is not None and self._saved_step != self.step:
             self.save()
+        if self._interrupted:
+            raise KeyboardInterrupt
         return self.history
 
     def _flush(self) -> None:
@@ -259,21 +378,19 @@ class Trainer:
         self._pending.clear()
         lines = []
         for offset, (bound, loss_critic, loss_generator) in enumerate(rows):
-            step = first + offset
-            self.history.step.append(step)
-            self.history.bound.append(bound)
-            self.history.critic_loss.append(loss_critic)
-            self.history.generator_loss.append(loss_generator)
-            row = {"step": step, "bound": bound, "critic_loss": loss_critic, "generator_loss": loss_generator}
-            lines.append(json.dumps(row) + "\n")
+            row = {"step": first + offset, "bound": bound, "critic_loss": loss_critic, "generator_loss": loss_generator}
+            self.history.append(row)
+            lines.append(json.dumps({key: _json_number(value) for key, value in row.items()}) + "\n")
         if self.run_dir is not None:
             with open(self.run_dir / METRICS_FILE, "a") as file:
                 file.writelines(lines)
 
     def state_dict(self) -> dict[str, Any]:
-        """Everything needed to continue: both networks and optimisers, the step, the config, RNG states."""
-        state = {
+        """Everything needed to continue: both networks and optimisers, the schedules, the step, the skipped
+        steps, the resolved config and every random generator's state."""
+        return {
             "step": self.step,
+            "skipped_steps": self.skipped_steps,
             "generator": self.generator.state_dict(),
             "critic": self.critic.state_dict(),
             "generator_optimizer": self.generator_optimizer.state_dict(),
@@ -281,16 +398,44 @@ class Trainer:
             "schedulers": [scheduler.state_dict() for scheduler in self.schedulers],
             "config": json.loads(json.dumps(asdict(self.config))),
             "divergence": self.divergence.name,
-            "rng_torch": torch.get_rng_state(),
+            "rng": rng_state(),
         }
-        if self.device.type == "cuda":
-            state["rng_cuda"] = torch.cuda.get_rng_state(self.device)
-        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from a checkpoint of :meth:`state_dict`.
+
+        Raises:
+            UsageError: when the checkpoint belongs to another divergence or another model (one line).
+        """
+        if state.get("divergence") != self.divergence.name:
+            raise UsageError(
+                f"checkpoint was trained with divergence {state.get('divergence')!r}, not {self.divergence.name!r}"
+            )
+        try:
+            self.generator.load_state_dict(state["generator"])
+            self.critic.load_state_dict(state["critic"])
+            self.generator_optimizer.load_state_dict(state["generator_optimizer"])
+            self.critic_optimizer.load_state_dict(state["critic_optimizer"])
+            for scheduler, scheduler_state in zip(self.schedulers, state["schedulers"], strict=True):
+                scheduler.load_state_dict(scheduler_state)
+            set_rng_state(state["rng"])
+        except (KeyError, RuntimeError, ValueError, TypeError) as err:
+            first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise UsageError(f"checkpoint does not match this run's models: {first_line}") from None
+        self.step = int(state["step"])
+        self.skipped_steps = int(state["skipped_steps"])
+        self._saved_step = self.step
 
     def save(self) -> Path:
-        """Write a checkpoint of the current state into the run folder."""
+        """Write a checkpoint of the current state into the run folder (metrics flushed first)."""
         if self.run_dir is None:
             raise UsageError("this trainer has no run folder to save to")
-        path = save_checkpoint(self.run_dir, self.step, self.state_dict(), self.config.keep_checkpoints)
+        self._flush()
+        self.last_checkpoint = save_checkpoint(self.run_dir, self.step, self.state_dict(), self.config.keep_checkpoints)
         self._saved_step = self.step
-        return path
+        return self.last_checkpoint
+
+
+def _json_number(value: float) -> float | None:
+    """JSON has no NaN or infinity: write them as null."""
+    return value if isinstance(value, int) or np.isfinite(value) else None
