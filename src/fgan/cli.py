@@ -308,6 +308,8 @@ def read_config_file(path: Path, command_parser: argparse.ArgumentParser) -> dic
         dest = key.replace("-", "_")
         if dest not in actions:
             raise UsageError(f"{path}: unknown key {key!r}; valid keys: {', '.join(sorted(actions))}")
+        if dest in values:
+            raise UsageError(f"{path}: key {key!r} given twice")
         values[dest] = _config_value(f"{path}: key {key!r}", raw, actions[dest])
     return values
 

@@ -1,0 +1,166 @@
+"""--config FILE.toml: every option of a command, flags override it, bad keys and values named."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fgan.cli import _option_actions, build_parser, main, read_config_file
+from fgan.errors import UsageError
+
+PARSER = build_parser()
+TRAIN = PARSER.command_parsers["train"]
+REPRODUCE = PARSER.command_parsers[("reproduce", "gaussian-mixture")]
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "options.toml"
+    path.write_text(text)
+    return path
+
+
+#: A valid TOML value for every option of `fgan train` (the test below fails when an option is added without one).
+TRAIN_VALUES = {
+    "data": '"grid"',
+    "divergence": '"kl"',
+    "out": '"elsewhere"',
+    "force": "true",
+    "resume": '"old-run"',
+    "generator": '"location-scale"',
+    "latent_dim": "3",
+    "generator_hidden": "17",
+    "critic_hidden": "19",
+    "generator_depth": "3",
+    "critic_depth": "1",
+    "checkpoint_every": "7",
+    "steps": "11",
+    "batch_size": "13",
+    "seed": "5",
+    "update": '"alternating"',
+    "critic_steps": "2",
+    "generator_objective": '"alternative"',
+    "optimizer": '"sgd"',
+    "lr": "0.5",
+    "lr_generator": "0.25",
+    "lr_critic": "1",
+    "lr_schedule": '"constant"',
+    "critic_penalty": "0.125",
+    "clip_grad_norm": "2.5",
+    "on_nonfinite": '"skip"',
+    "device": '"cpu"',
+    "quiet": "true",
+}
+
+
+def test_every_train_option_can_come_from_the_file(tmp_path) -> None:
+    options = set(_option_actions(TRAIN)) - {"config"}
+    assert options == set(TRAIN_VALUES)
+    text = "\n".join(
+        f"{key.replace('_', '-') if i % 2 else key} = {value}" for i, (key, value) in enumerate(TRAIN_VALUES.items())
+    )
+    values = read_config_file(write(tmp_path, text), TRAIN)
+    assert values["steps"] == 11 and values["lr_critic"] == 1.0 and isinstance(values["lr_critic"], float)
+    assert values["out"] == Path("elsewhere") and values["force"] is True and values["on_nonfinite"] == "skip"
+    assert set(values) == set(TRAIN_VALUES)
+
+
+def test_flags_override_the_file_and_the_resolved_config_is_saved(tmp_path) -> None:
+    path = write(tmp_path, 'divergence = "hellinger"\nsteps = 40\nbatch-size = 32\nseed = 3\ndata = "grid"\n')
+    run = tmp_path / "run"
+    assert main(["train", "--config", str(path), "--steps", "25", "--out", str(run), "--quiet"]) == 0
+    saved = json.loads((run / "config.json").read_text())
+    assert saved["divergence"] == "hellinger" and saved["data"] == "grid"
+    assert saved["train"]["steps"] == 25 and saved["train"]["batch_size"] == 32 and saved["train"]["seed"] == 3
+    assert len((run / "metrics.jsonl").read_text().splitlines()) == 25
+
+
+def test_a_flag_equal_to_its_default_still_overrides_the_file(tmp_path) -> None:
+    path = write(tmp_path, "batch-size = 32\nsteps = 40\n")
+    run = tmp_path / "run"
+    assert (
+        main(["train", "--config", str(path), "--batch-size", "512", "--steps", "5", "--out", str(run), "--quiet"]) == 0
+    )
+    saved = json.loads((run / "config.json").read_text())["train"]
+    assert saved["batch_size"] == 512 and saved["steps"] == 5
+
+
+def test_reproduce_takes_a_list_of_divergences(tmp_path) -> None:
+    values = read_config_file(write(tmp_path, 'divergence = ["kl", "js"]\nsteps = 10\njson = true\n'), REPRODUCE)
+    assert values == {"divergence": ["kl", "js"], "steps": 10, "json": True}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("stepz = 3", "unknown key 'stepz'"),
+        ('steps = "many"', "key 'steps' must be an integer"),
+        ("steps = 2.5", "key 'steps' must be an integer"),
+        ("steps = true", "key 'steps' must be an integer"),
+        ("steps = -1", "key 'steps': must be >= 0"),
+        ("lr = 0", "key 'lr': must be > 0"),
+        ("lr = nan", "key 'lr': must be > 0"),
+        ('lr = "fast"', "key 'lr' must be a number"),
+        ("quiet = 1", "key 'quiet' must be true or false"),
+        ('optimizer = "lbfgs"', "key 'optimizer' must be one of adam, sgd"),
+        ("data = 3", "key 'data' must be a string"),
+        ("steps = [", "cannot read config"),
+        ("[train]\nsteps = 3", "unknown key 'train'"),
+        ("config = 'other.toml'", "unknown key 'config'"),
+        ("batch-size = 3\nbatch_size = 4", "key 'batch_size' given twice"),
+    ],
+)
+def test_bad_keys_and_values_are_named_in_one_line(tmp_path, capsys, text: str, message: str) -> None:
+    path = write(tmp_path, text + "\n")
+    assert main(["train", "--config", str(path), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_missing_or_binary_config_file_is_a_one_line_error(tmp_path, capsys) -> None:
+    assert main(["train", "--config", str(tmp_path / "absent.toml")]) == 2
+    (tmp_path / "binary.toml").write_bytes(b"\xff\xfe\x00")
+    assert main(["train", "--config", str(tmp_path / "binary.toml")]) == 2
+    assert capsys.readouterr().err.count("cannot read config") == 2
+
+
+TOML_SCALARS = st.one_of(
+    st.integers(-(10**6), 10**6), st.floats(allow_nan=False, allow_infinity=False), st.booleans(), st.text(max_size=12)
+)
+
+
+def toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)  # a JSON string is a valid TOML basic string
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(item) for item in value) + "]"
+    return repr(value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from([*TRAIN_VALUES, "unknown", "batch-size"]),
+        st.one_of(TOML_SCALARS, st.lists(TOML_SCALARS, max_size=3)),
+        max_size=6,
+    )
+)
+def test_the_config_loader_accepts_or_names_the_problem(table: dict) -> None:
+    text = "\n".join(f'"{key}" = {toml_value(value)}' for key, value in table.items())
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "fuzz.toml"
+        path.write_text(text)
+        for parser in (TRAIN, REPRODUCE):
+            try:
+                values = read_config_file(path, parser)
+            except UsageError as err:
+                assert "\n" not in str(err)
+            else:
+                assert set(values) <= set(_option_actions(parser))
