@@ -8,7 +8,14 @@ import pytest
 import torch
 
 from fgan.errors import UsageError
-from fgan.runs import atomic_write, latest_checkpoint, load_checkpoint, prepare_run_dir, save_checkpoint, write_json
+from fgan.runs import (
+    atomic_write,
+    load_checkpoint,
+    load_latest_checkpoint,
+    prepare_run_dir,
+    save_checkpoint,
+    write_json,
+)
 
 
 def test_prepare_refuses_a_folder_holding_a_run_unless_forced(tmp_path) -> None:
@@ -44,9 +51,9 @@ def test_atomic_write_leaves_the_old_file_and_no_temporary_on_failure(tmp_path) 
 def test_checkpoints_keep_the_newest(tmp_path) -> None:
     for step in (1, 2, 3, 4):
         save_checkpoint(tmp_path, step, {"step": step}, keep=2)
-    assert latest_checkpoint(tmp_path).name == "step-00000004.pt"
+    path, state = load_latest_checkpoint(tmp_path)
+    assert path.name == "step-00000004.pt" and state["step"] == 4
     assert len(list((tmp_path / "checkpoints").glob("*.pt"))) == 2
-    assert load_checkpoint(latest_checkpoint(tmp_path))["step"] == 4
 
 
 class _RunsCode:
@@ -73,4 +80,4 @@ def test_a_corrupt_checkpoint_is_a_one_line_usage_error(tmp_path, content: bytes
 
 def test_no_checkpoint_is_a_usage_error(tmp_path) -> None:
     with pytest.raises(UsageError, match="no checkpoint"):
-        latest_checkpoint(tmp_path)
+        load_latest_checkpoint(tmp_path)

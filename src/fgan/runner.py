@@ -22,8 +22,6 @@ from fgan.plotting import plot_samples, plot_training_curves
 from fgan.runs import (
     CONFIG_FILE,
     PLOT_DIR,
-    latest_checkpoint,
-    load_checkpoint,
     load_latest_checkpoint,
     prepare_run_dir,
     read_config,
@@ -156,7 +154,7 @@ def load_generator(run_dir: str | Path, device: str = "auto") -> nn.Module:
     config = RunConfig.from_dict(read_config(run_dir))
     data = get_synthetic_data(config.data)
     generator, _ = build_models(config.model, data.dim)
-    state = load_checkpoint(latest_checkpoint(run_dir))
+    _, state = load_latest_checkpoint(run_dir)
     try:
         generator.load_state_dict(state["generator"])
     except (KeyError, RuntimeError) as err:

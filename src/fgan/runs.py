@@ -31,7 +31,8 @@ PLOT_DIR = "plots"
 
 
 def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
-    """Write ``path`` through ``write(file)`` into a temporary file in the same folder, then rename it."""
+    """Write ``path`` through ``write(file)`` into a temporary file in the same folder (flushed and fsynced), then
+    rename it over ``path`` and fsync the folder: ``path`` is always either the old file or the whole new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -40,6 +41,11 @@ def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)  # the rename itself survives a power cut
+        finally:
+            os.close(directory)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
@@ -111,17 +117,11 @@ def save_checkpoint(run_dir: Path, step: int, state: dict[str, Any], keep: int) 
     return path
 
 
-def latest_checkpoint(run_dir: str | Path) -> Path:
-    """The newest checkpoint of a run folder. Temporary files of an interrupted write (``.step-*.tmp``) never
-    match, so a partly written file is never taken for a checkpoint."""
-    checkpoints = sorted((Path(run_dir) / CHECKPOINT_DIR).glob("step-*.pt"))
-    if not checkpoints:
-        raise UsageError(f"{run_dir} holds no checkpoint")
-    return checkpoints[-1]
-
-
 def load_latest_checkpoint(run_dir: str | Path, device: torch.device | str = "cpu") -> tuple[Path, dict[str, Any]]:
-    """The newest checkpoint that loads, newest first, and its state; removes temporaries of interrupted writes.
+    """The newest checkpoint that loads, and its state; removes temporaries of interrupted writes.
+
+    Temporary files (``.step-*.tmp``) never match ``step-*.pt``, so a partly written file is never taken for a
+    checkpoint; a damaged one (say, by the disk) is passed over for the one before it.
 
     Raises:
         UsageError: when no checkpoint loads (naming the newest one's problem).
