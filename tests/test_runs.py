@@ -64,8 +64,9 @@ class _RunsCode:
 def test_a_checkpoint_that_runs_code_on_unpickling_is_refused(tmp_path) -> None:
     path = tmp_path / "evil.pt"
     torch.save({"generator": _RunsCode()}, path)
-    with pytest.raises(UsageError, match="cannot load checkpoint"):
+    with pytest.raises(UsageError, match=r"refused checkpoint .* could run code") as error:
         load_checkpoint(path)
+    assert "\n" not in str(error.value) and "weights_only` set to `False`" not in str(error.value)
     assert not (tmp_path / "pwned.txt").exists() and not os.path.exists("pwned.txt")
 
 

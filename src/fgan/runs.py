@@ -139,9 +139,22 @@ def load_latest_checkpoint(run_dir: str | Path, device: torch.device | str = "cp
 
 
 def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> dict[str, Any]:
-    """Load a checkpoint with ``weights_only=True`` (no code runs on unpickling)."""
+    """Load a checkpoint with ``weights_only=True``: tensors and plain values only, so no code runs on unpickling.
+
+    Raises:
+        UsageError: one line, for a file that holds anything else (refused, as it could run code), and for a
+            truncated, damaged or foreign file.
+    """
     try:
         return torch.load(path, map_location=device, weights_only=True)
-    except Exception as err:  # torch raises many types for corrupt or unsafe files
-        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise UsageError(f"cannot load checkpoint {path}: {first_line}") from None
+    except Exception as err:  # torch raises many types for damaged or unsafe files
+        message = str(err).strip()
+        if "Weights only load failed" in message:
+            raise UsageError(
+                f"refused checkpoint {path}: it holds objects other than tensors and plain values, which could run "
+                "code when loaded (fgan loads checkpoints weights-only)"
+            ) from None
+        first_sentence = message.splitlines()[0].split(". ")[0] if message else type(err).__name__
+        raise UsageError(
+            f"cannot load checkpoint {path} (truncated, damaged or not a checkpoint): {first_sentence}"
+        ) from None
