@@ -25,6 +25,8 @@ from fgan.divergences import (
     list_divergences,
 )
 from fgan.errors import UsageError
+from fgan.estimation import CI_METHODS, EstimateConfig, estimate_divergence, load_samples, save_array
+from fgan.experiments.estimation import ESTIMATED, PAIRS, format_rows, run_estimation
 from fgan.experiments.gaussian_mixture import default_config, fit_one, format_table, write_outputs
 from fgan.models import GENERATORS
 from fgan.objectives import GENERATOR_OBJECTIVES
@@ -156,6 +158,25 @@ def _from_args(defaults: Any, args: argparse.Namespace) -> Any:
     return replace(defaults, **given)
 
 
+def _add_estimation_options(parser: argparse.ArgumentParser) -> None:
+    defaults = EstimateConfig()
+    group = parser.add_argument_group("critic training")
+    group.add_argument("--hidden", type=_positive_int, default=defaults.hidden, help="critic units per hidden layer")
+    group.add_argument("--depth", type=_positive_int, default=defaults.depth, help="critic hidden layers")
+    group.add_argument("--max-steps", type=_positive_int, default=defaults.max_steps, help="most steps per critic")
+    group.add_argument("--batch-size", type=_positive_int, default=defaults.batch_size, help="minibatch size")
+    group.add_argument("--lr", type=_positive_float, default=defaults.lr, help="Adam step size")
+    group.add_argument(
+        "--folds", type=_at_least(int, 2, inclusive=True), default=defaults.folds, help="cross-fitting folds"
+    )
+    group.add_argument(
+        "--ci", choices=CI_METHODS, default=defaults.ci, help="interval: normal approximation or bootstrap"
+    )
+    group.add_argument("--level", type=float, default=defaults.level, help="confidence level")
+    group.add_argument("--seed", type=int, default=defaults.seed, help="random seed")
+    group.add_argument("--device", choices=DEVICES, default=defaults.device, help="auto: cuda, then mps, then cpu")
+
+
 def _training_config(args: argparse.Namespace, defaults: TrainConfig) -> TrainConfig:
     """``defaults`` with the command line's training options; ``--lr`` sets both learning rates."""
     config = _from_args(defaults, args)
@@ -217,8 +238,27 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, default=None, help="random seed of the draw")
     sample.add_argument("--device", choices=DEVICES, default="cpu", help="device to generate on")
 
+    estimate = commands.add_parser("estimate", help="estimate an f-divergence between two sample sets")
+    estimate.add_argument("--p", type=Path, help="samples of P: .npy, .npz or .csv, one sample a row (required)")
+    estimate.add_argument("--q", type=Path, help="samples of Q, as --p (required)")
+    estimate.add_argument("--divergence", default="kl", help="divergence name (see `fgan divergences`)")
+    estimate.add_argument("--json", action="store_true", help="print the result as JSON")
+    estimate.add_argument(
+        "--ratio-out", type=Path, help="write r(x) = p(x)/q(x) at the points of --ratio-at (.npy/.csv)"
+    )
+    estimate.add_argument("--ratio-at", type=Path, help="points for --ratio-out (default: the --q file)")
+    _add_estimation_options(estimate)
+
     reproduce = commands.add_parser("reproduce", help="reproduce an experiment of the paper")
     experiments = reproduce.add_subparsers(dest="experiment", required=True, parser_class=_Parser)
+    estimation = experiments.add_parser("estimation", help="the variational estimate against the truth, Gaussians")
+    estimation.add_argument("--dims", type=_positive_int, nargs="+", default=[1, 2, 5, 10], help="dimensions")
+    estimation.add_argument("--divergence", action="append", help=f"repeatable; default {', '.join(ESTIMATED)}")
+    estimation.add_argument("--pairs", nargs="+", choices=PAIRS, default=list(PAIRS), help="Gaussian pairs")
+    estimation.add_argument("--samples", type=_positive_int, default=20_000, help="samples of each distribution")
+    estimation.add_argument("--repeats", type=_positive_int, default=1, help="repetitions with fresh samples")
+    estimation.add_argument("--json", action="store_true", help="print the rows as JSON")
+    _add_estimation_options(estimation)
     mixture = experiments.add_parser("gaussian-mixture", help="Section 4.1, Table 3: a Gaussian fitted to a mixture")
     mixture.add_argument(
         "--divergence",
@@ -234,6 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
         "divergences": divergences,
         "train": train,
         "sample": sample,
+        "estimate": estimate,
+        ("reproduce", "estimation"): estimation,
         ("reproduce", "gaussian-mixture"): mixture,
     }
     for command_parser in parser.command_parsers.values():
@@ -410,11 +452,50 @@ def cmd_reproduce_gaussian_mixture(args: argparse.Namespace) -> None:
         print(f"\nwritten: {out / 'table.md'}, {out / 'table.json'}, {out / 'fits.png'}")
 
 
+def cmd_estimate(args: argparse.Namespace) -> None:
+    if args.p is None or args.q is None:
+        raise UsageError("estimate needs --p FILE and --q FILE")
+    if args.ratio_at is not None and args.ratio_out is None:
+        raise UsageError("--ratio-at needs --ratio-out FILE")
+    if args.ratio_out is not None and args.ratio_out.suffix.lower() not in (".npy", ".csv"):
+        raise UsageError(f"{args.ratio_out}: output must be a .npy or .csv file")
+    result = estimate_divergence(
+        load_samples(args.p), load_samples(args.q), args.divergence, _from_args(EstimateConfig(), args)
+    )
+    if args.ratio_out is not None:
+        points = load_samples(args.ratio_at or args.q)
+        save_array(args.ratio_out, result.ratio(points))
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return
+    print(
+        f"{result.divergence}(P||Q) = {result.estimate:.4f}, {result.level:.0%} interval [{result.ci_low:.4f}, "
+        f"{result.ci_high:.4f}] ({'normal approximation' if result.ci_method == 'normal' else 'bootstrap'}); "
+        f"n_P = {result.n_p}, n_Q = {result.n_q}; {result.folds}-fold cross-fitting, critics stopped at steps "
+        f"{', '.join(map(str, result.best_steps))}"
+    )
+    if args.ratio_out is not None:
+        print(f"density ratios written to {args.ratio_out}")
+
+
+def cmd_reproduce_estimation(args: argparse.Namespace) -> None:
+    divergences = [get_divergence(name).name for name in (args.divergence or ESTIMATED)]
+    rows = run_estimation(
+        args.dims, divergences, args.pairs, args.samples, args.repeats, _from_args(EstimateConfig(), args)
+    )
+    if args.json:
+        print(json.dumps([asdict(row) for row in rows], indent=2))
+    else:
+        print(format_rows(rows))
+
+
 COMMANDS = {
     "divergences": cmd_divergences,
     "train": cmd_train,
     "sample": cmd_sample,
     ("reproduce", "gaussian-mixture"): cmd_reproduce_gaussian_mixture,
+    "estimate": cmd_estimate,
+    ("reproduce", "estimation"): cmd_reproduce_estimation,
 }
 
 

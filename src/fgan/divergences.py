@@ -13,8 +13,10 @@ maps R into dom f*. Every divergence here provides, on torch tensors (float32 an
 * ``f_prime_one`` (f'(1), the critic value at which real and fake are indistinguishable),
 * ``optimal_critic(r)`` (T* = f'(r) for a density ratio r) and ``ratio_from_critic(t)`` (the inverse of f').
 
-Names: ``tv, kl, reverse-kl, pearson, neyman, hellinger, jeffrey, js, gan, js-weighted:PI, alpha:A``;
-:func:`get_divergence` parses them and :func:`register_divergence` adds your own.
+Names: ``tv, kl, reverse-kl, pearson, neyman, hellinger, jeffrey, js, gan, js-weighted:PI, alpha:A``, and
+``f:EXPR`` for a custom convex f given as an expression in u (e.g. ``f:u*log(u)``; conjugate, domain and activation
+are derived numerically, see :mod:`fgan.custom`); :func:`get_divergence` parses them and :func:`register_divergence`
+adds your own.
 """
 
 from __future__ import annotations
@@ -544,8 +546,8 @@ EXAMPLE_DIVERGENCES = (*_SIMPLE, "js-weighted:0.3", "alpha:-1", "alpha:0.5", "al
 
 
 def list_divergences() -> list[str]:
-    """Every accepted name form: the fixed names, ``js-weighted:PI``, ``alpha:A`` and registered ones."""
-    return [*_SIMPLE, *(f"{base}:{param}" for base, (param, _) in _PARAMETRIC.items()), *_CUSTOM]
+    """Every accepted name form: the fixed names, ``js-weighted:PI``, ``alpha:A``, ``f:EXPR`` and registered ones."""
+    return [*_SIMPLE, *(f"{base}:{param}" for base, (param, _) in _PARAMETRIC.items()), "f:EXPR", *_CUSTOM]
 
 
 def describe_divergences() -> list[dict[str, str]]:
@@ -585,6 +587,14 @@ def get_divergence(name: str | Divergence) -> Divergence:
     if key in _CUSTOM:
         return _CUSTOM[key]()
     base, sep, param = key.partition(":")
+    if sep and base == "f":
+        from fgan.custom import CustomDivergence, parse_f_expression  # here: fgan.custom imports this module
+
+        expression = param.strip()
+        try:
+            return CustomDivergence(parse_f_expression(expression), name=f"f:{expression}", formula=expression)
+        except ValueError as err:
+            raise ValueError(f"divergence {name!r}: {err}; valid forms: {valid}") from None
     if sep and base in _PARAMETRIC:
         try:
             value = float(param)

@@ -1,0 +1,330 @@
+r"""Estimating an f-divergence between two sample sets with the variational bound, and density ratios.
+
+Only the critic is trained: ``V_ω`` maximises ``F(ω) = mean_P g_f(V_ω(x)) - mean_Q f*(g_f(V_ω(x)))``. The bound is
+reported on held-out samples by cross-fitting: both sets are cut into ``folds`` parts; for each part a critic is
+trained on the other parts (its steps chosen by early stopping on a validation split of them) and evaluated on the
+part it never saw, so that every sample is used once for the estimate. With a confidence interval:
+
+* ``normal``: ``F ± z_{(1+level)/2} · se``, ``se² = var_P[g_f(V)]/n_P + var_Q[f*(g_f(V))]/n_Q`` (the two sets are
+  independent);
+* ``bootstrap``: percentiles of F over resamples (with replacement) of each test set.
+
+The interval is for the bound at the learned critics; the bound is below D_f, tight when a critic reaches
+T* = f'(p/q). Where the ratio p/q is heavy-tailed under the set whose term is unbounded (for ``kl``, Q much narrower
+than P), the held-out mean of that term is itself heavy-tailed and the estimate unreliable; the interval cannot
+show it. Features are standardised jointly (one mean and scale from the training parts of both sets). The
+density ratio r(x) = p(x)/q(x) comes from the critics as ``(f')^{-1}(g_f(V(x)))``, V the mean of their outputs.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from scipy.stats import norm
+from torch import Tensor, nn
+
+from fgan.divergences import Divergence, get_divergence
+from fgan.errors import UsageError
+from fgan.models import MLPCritic
+from fgan.objectives import critic_loss, variational_bound
+from fgan.training import resolve_device, seed_everything
+
+CI_METHODS = ("normal", "bootstrap")
+#: The fewest samples a split may hold.
+MIN_SPLIT = 10
+
+
+@dataclass
+class EstimateConfig:
+    """Options of :func:`estimate_divergence`."""
+
+    hidden: int = 128
+    depth: int = 2
+    activation: str = "elu"
+    max_steps: int = 4000
+    batch_size: int = 1024
+    lr: float = 1e-3
+    folds: int = 5
+    validation_fraction: float = 0.15
+    eval_every: int = 100
+    patience: int = 8
+    ci: Literal["normal", "bootstrap"] = "normal"
+    level: float = 0.95
+    bootstrap_samples: int = 1000
+    seed: int = 0
+    device: str = "auto"
+
+    def validate(self) -> None:
+        checks = [
+            (self.hidden >= 1 and self.depth >= 1, "critic hidden units and depth must be >= 1"),
+            (self.max_steps >= 1, f"steps must be >= 1, got {self.max_steps}"),
+            (self.batch_size >= 1, f"batch size must be >= 1, got {self.batch_size}"),
+            (self.lr > 0, f"learning rate must be > 0, got {self.lr}"),
+            (self.folds >= 2, f"folds must be >= 2, got {self.folds}"),
+            (0 < self.validation_fraction < 1, "the validation fraction must be in (0, 1)"),
+            (self.eval_every >= 1 and self.patience >= 1, "eval every and patience must be >= 1"),
+            (self.ci in CI_METHODS, f"unknown interval method {self.ci!r}; valid: {', '.join(CI_METHODS)}"),
+            (0 < self.level < 1, f"confidence level must be in (0, 1), got {self.level}"),
+            (self.bootstrap_samples >= 10, "bootstrap samples must be >= 10"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise UsageError(message)
+
+
+@dataclass
+class DivergenceEstimate:
+    """The result of :func:`estimate_divergence`."""
+
+    divergence: str
+    estimate: float
+    ci_low: float
+    ci_high: float
+    ci_method: str
+    level: float
+    n_p: int
+    n_q: int
+    folds: int
+    best_steps: list[int]
+    curve: list[dict[str, float]] = field(default_factory=list)
+    critics: list[nn.Module] = field(default_factory=list, repr=False)
+    shift: Tensor | None = field(default=None, repr=False)
+    scale: Tensor | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The numbers, as JSON-ready values (no critic)."""
+        values = asdict(self)
+        for name in ("critics", "shift", "scale"):
+            values.pop(name)
+        return values
+
+    def critic_output(self, x: np.ndarray | Tensor) -> Tensor:
+        """The critics' mean raw output V(x) at points of the original (unstandardised) space, shape ``(n,)``."""
+        points = torch.as_tensor(as_samples(x, "points"))
+        if points.shape[1] != len(self.shift):
+            raise UsageError(f"points have dimension {points.shape[1]}, the samples had {len(self.shift)}")
+        standardised = (points.to(self.shift.device) - self.shift) / self.scale
+        with torch.no_grad():
+            return torch.stack([critic(standardised) for critic in self.critics]).mean(0).cpu()
+
+    def ratio(self, x: np.ndarray | Tensor) -> np.ndarray:
+        """The density ratio ``r(x) = p(x)/q(x)`` from the critic, ``(f')^{-1}(g_f(V(x)))``, shape ``(n,)``.
+
+        Raises:
+            UsageError: for a divergence whose f' has no inverse (tv).
+        """
+        divergence = get_divergence(self.divergence)
+        if not divergence.invertible_critic:
+            raise UsageError(f"{divergence.name} gives no density ratio: its f' is not invertible")
+        output = self.critic_output(x).double()
+        return divergence.ratio_from_critic(divergence.activation(output)).numpy()
+
+
+def as_samples(values: np.ndarray | Tensor, name: str) -> np.ndarray:
+    """Samples as a float32 array of shape ``(n, d)`` (a 1-D array is one feature), checked finite and non-empty."""
+    array = np.asarray(values.detach().cpu() if isinstance(values, Tensor) else values)
+    if array.ndim == 1:
+        array = array[:, None]
+    if array.ndim != 2:
+        raise UsageError(f"{name}: samples must have shape (n, d), got {array.shape}")
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise UsageError(f"{name}: no samples (shape {array.shape})")
+    if not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array):
+        raise UsageError(f"{name}: samples must be real numbers, got dtype {array.dtype}")
+    bad = ~np.isfinite(array).all(axis=1)
+    if bad.any():
+        raise UsageError(
+            f"{name}: {int(bad.sum())} rows hold NaN or infinite values (the first is row {int(np.argmax(bad))})"
+        )
+    return array.astype(np.float32)
+
+
+def _interval(
+    divergence: Divergence, real: Tensor, fake: Tensor, config: EstimateConfig, generator: np.random.Generator
+) -> tuple[float, float]:
+    """The confidence interval of the bound from the critic outputs on the test split."""
+    gain = divergence.activation(real.double()).numpy()
+    cost = divergence.conjugate_of_activation(fake.double()).numpy()
+    estimate = gain.mean() - cost.mean()
+    if config.ci == "normal":
+        se = math.sqrt(gain.var(ddof=1) / len(gain) + cost.var(ddof=1) / len(cost))
+        half = norm.ppf(0.5 + config.level / 2.0) * se
+        return estimate - half, estimate + half
+    draws = np.empty(config.bootstrap_samples)
+    for index in range(config.bootstrap_samples):
+        draws[index] = (
+            gain[generator.integers(0, len(gain), len(gain))].mean()
+            - cost[generator.integers(0, len(cost), len(cost))].mean()
+        )
+    tail = (1.0 - config.level) / 2.0
+    return float(np.quantile(draws, tail)), float(np.quantile(draws, 1.0 - tail))
+
+
+def _train_critic(
+    divergence: Divergence, p_data: Tensor, q_data: Tensor, config: EstimateConfig, generator: np.random.Generator
+) -> tuple[nn.Module, int, list[dict[str, float]]]:
+    """A critic trained on most of ``p_data`` and ``q_data``, early-stopped on the rest; (critic, best step, curve)."""
+    device = p_data.device
+    p_order, q_order = generator.permutation(len(p_data)), generator.permutation(len(q_data))
+    p_cut, q_cut = round(len(p_data) * config.validation_fraction), round(len(q_data) * config.validation_fraction)
+    p_validation, p_train = p_data[p_order[:p_cut]], p_data[p_order[p_cut:]]
+    q_validation, q_train = q_data[q_order[:q_cut]], q_data[q_order[q_cut:]]
+    critic = MLPCritic(p_data.shape[1], config.hidden, config.depth, config.activation).to(device)
+    optimizer = torch.optim.Adam(critic.parameters(), lr=config.lr)
+    best_bound, best_state, best_step, waited = -math.inf, copy.deepcopy(critic.state_dict()), 0, 0
+    curve: list[dict[str, float]] = []
+    running = []
+    for step in range(1, config.max_steps + 1):
+        real = p_train[torch.randint(len(p_train), (config.batch_size,), device=device)]
+        fake = q_train[torch.randint(len(q_train), (config.batch_size,), device=device)]
+        loss = critic_loss(divergence, critic(real), critic(fake))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        running.append(-loss.detach())
+        if step % config.eval_every == 0 or step == config.max_steps:
+            with torch.no_grad():
+                validation = float(variational_bound(divergence, critic(p_validation), critic(q_validation)))
+            curve.append(
+                {"step": step, "train_bound": float(torch.stack(running).mean()), "validation_bound": validation}
+            )
+            running.clear()
+            if validation > best_bound:
+                best_bound, best_state, best_step, waited = validation, copy.deepcopy(critic.state_dict()), step, 0
+            else:
+                waited += 1
+                if waited >= config.patience:
+                    break
+    critic.load_state_dict(best_state)
+    return critic.eval(), best_step, curve
+
+
+def estimate_divergence(
+    p_samples: np.ndarray | Tensor,
+    q_samples: np.ndarray | Tensor,
+    divergence: Divergence | str,
+    config: EstimateConfig | None = None,
+) -> DivergenceEstimate:
+    """Estimate ``D_f(P||Q)`` from samples of P and Q (arrays of shape ``(n, d)``) with cross-fitted critics.
+
+    Raises:
+        UsageError: for mismatched dimensions, NaN or infinite rows, empty inputs, fewer samples than the folds
+            and validation splits need, or bad options (one-line messages).
+    """
+    config = config or EstimateConfig()
+    config.validate()
+    divergence = get_divergence(divergence)
+    p_array, q_array = as_samples(p_samples, "P"), as_samples(q_samples, "Q")
+    if p_array.shape[1] != q_array.shape[1]:
+        raise UsageError(f"P and Q differ in dimension: {p_array.shape[1]} and {q_array.shape[1]}")
+    smallest_share = min(1.0 / config.folds, (1.0 - 1.0 / config.folds) * config.validation_fraction)
+    for name, array in (("P", p_array), ("Q", q_array)):
+        if len(array) * smallest_share < MIN_SPLIT:
+            needed = math.ceil(MIN_SPLIT / smallest_share)
+            raise UsageError(
+                f"{name} has {len(array)} samples; {config.folds} folds with validation splits need at least {needed}"
+            )
+    seed_everything(config.seed)
+    generator = np.random.default_rng(config.seed)
+    device = resolve_device(config.device)
+    p_data, q_data = torch.from_numpy(p_array).to(device), torch.from_numpy(q_array).to(device)
+    both = torch.cat([p_data, q_data])
+    shift, scale = both.mean(0), both.std(0)
+    scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+    p_data, q_data = (p_data - shift) / scale, (q_data - shift) / scale
+    p_folds = np.array_split(generator.permutation(len(p_data)), config.folds)
+    q_folds = np.array_split(generator.permutation(len(q_data)), config.folds)
+    critics, best_steps, curves, real_outputs, fake_outputs = [], [], [], [], []
+    for fold in range(config.folds):
+        p_rest = np.concatenate([part for index, part in enumerate(p_folds) if index != fold])
+        q_rest = np.concatenate([part for index, part in enumerate(q_folds) if index != fold])
+        critic, best_step, curve = _train_critic(divergence, p_data[p_rest], q_data[q_rest], config, generator)
+        with torch.no_grad():
+            real_outputs.append(critic(p_data[p_folds[fold]]).cpu())
+            fake_outputs.append(critic(q_data[q_folds[fold]]).cpu())
+        critics.append(critic)
+        best_steps.append(best_step)
+        curves.extend({"fold": fold, **point} for point in curve)
+    real, fake = torch.cat(real_outputs), torch.cat(fake_outputs)
+    estimate = float(variational_bound(divergence, real.double(), fake.double()))
+    ci_low, ci_high = _interval(divergence, real, fake, config, generator)
+    return DivergenceEstimate(
+        divergence=divergence.name,
+        estimate=estimate,
+        ci_low=float(ci_low),
+        ci_high=float(ci_high),
+        ci_method=config.ci,
+        level=config.level,
+        n_p=len(p_array),
+        n_q=len(q_array),
+        folds=config.folds,
+        best_steps=best_steps,
+        curve=curves,
+        critics=critics,
+        shift=shift,
+        scale=scale,
+    )
+
+
+def load_samples(path: str | Path) -> np.ndarray:
+    """Samples from a .npy file (an array), a .npz file (its only array, or the one named ``samples``) or a .csv
+    file (comma-separated numbers, one sample a row; a header row is skipped), as float32 of shape ``(n, d)``.
+
+    Raises:
+        UsageError: for a missing, unreadable, empty or malformed file (one line naming it).
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".npy", ".npz", ".csv"):
+        raise UsageError(f"{path}: samples must be a .npy, .npz or .csv file")
+    try:
+        if suffix == ".npy":
+            array = np.load(path, allow_pickle=False)
+        elif suffix == ".npz":
+            with np.load(path, allow_pickle=False) as archive:
+                names = list(archive.keys())
+                if len(names) != 1 and "samples" not in names:
+                    raise UsageError(f"{path}: holds arrays {', '.join(names) or '(none)'}; name one 'samples'")
+                array = archive["samples" if "samples" in names else names[0]]
+        else:
+            array = _read_csv(path)
+    except UsageError:
+        raise
+    except (OSError, ValueError, EOFError) as err:
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UsageError(f"{path}: cannot read samples: {first_line}") from None
+    return as_samples(array, str(path))
+
+
+def _read_csv(path: Path) -> np.ndarray:
+    lines = [line for line in path.read_text().splitlines() if line.strip()]
+    if not lines:
+        raise UsageError(f"{path}: empty file")
+    try:
+        float(lines[0].split(",")[0])
+    except ValueError:
+        lines = lines[1:]  # a header row
+    try:
+        rows = [[float(value) for value in line.split(",")] for line in lines]
+    except ValueError as err:
+        raise UsageError(f"{path}: not comma-separated numbers ({err})") from None
+    if not rows or len({len(row) for row in rows}) != 1:
+        raise UsageError(f"{path}: rows must all have the same number of values")
+    return np.asarray(rows, dtype=np.float64)
+
+
+def save_array(path: str | Path, values: np.ndarray) -> None:
+    """Write values as .npy or .csv (by suffix)."""
+    path = Path(path)
+    if path.suffix.lower() == ".npy":
+        np.save(path, values)
+    elif path.suffix.lower() == ".csv":
+        np.savetxt(path, values.reshape(len(values), -1), delimiter=",")
+    else:
+        raise UsageError(f"{path}: output must be a .npy or .csv file")
