@@ -6,12 +6,15 @@ game F(θ, ω) = E_P[g_f(V_ω(x))] - E_{Q_θ}[f*(g_f(V_ω(x)))] for any f-diverg
 Modules: :mod:`fgan.divergences` (every f, its conjugate and activation), :mod:`fgan.objectives` (the bound and the
 losses), :mod:`fgan.training` (Algorithm 1 and alternating updates), :mod:`fgan.data` (synthetic data),
 :mod:`fgan.models` (generators and critics), :mod:`fgan.quadrature` (exact divergences of 1-D densities),
-:mod:`fgan.runs` (the run folder), :mod:`fgan.cli` (the command line).
+:mod:`fgan.runs` (the run folder), :mod:`fgan.estimation` (divergence estimation from samples),
+:mod:`fgan.gaussians` (exact divergences between Gaussians), :mod:`fgan.custom` (divergences from any convex f),
+:mod:`fgan.idx` (IDX files), :mod:`fgan.cli` (the command line).
 """
 
 from fgan import data, models
 from fgan.divergences import Divergence, get_divergence, list_divergences, register_divergence
 from fgan.errors import UsageError
+from fgan.estimation import DivergenceEstimate, EstimateConfig, estimate_divergence
 from fgan.objectives import critic_loss, generator_loss, variational_bound
 from fgan.training import TrainConfig, Trainer, seed_everything
 
@@ -19,11 +22,14 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Divergence",
+    "DivergenceEstimate",
+    "EstimateConfig",
     "TrainConfig",
     "Trainer",
     "UsageError",
     "critic_loss",
     "data",
+    "estimate_divergence",
     "generator_loss",
     "get_divergence",
     "list_divergences",

@@ -474,6 +474,11 @@ def cmd_estimate(args: argparse.Namespace) -> None:
         f"n_P = {result.n_p}, n_Q = {result.n_q}; {result.folds}-fold cross-fitting, critics stopped at steps "
         f"{', '.join(map(str, result.best_steps))}"
     )
+    first_fold = [point for point in result.curve if point["fold"] == 0]
+    shown = first_fold[:: max(1, len(first_fold) // 8)]
+    print(
+        "validation bound of fold 1 by step: " + ", ".join(f"{p['step']}: {p['validation_bound']:.4f}" for p in shown)
+    )
     if args.ratio_out is not None:
         print(f"density ratios written to {args.ratio_out}")
 

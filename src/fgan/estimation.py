@@ -9,6 +9,12 @@ part it never saw, so that every sample is used once for the estimate. With a co
   independent);
 * ``bootstrap``: percentiles of F over resamples (with replacement) of each test set.
 
+A critic's output on a held-out sample of P is clamped to the range it produced on the training samples of P, and
+likewise for Q (for density ratios, at points of unknown origin, to the range on both): a critic can run away in
+a region only one set reaches (reverse-kl's f*(g_f(v)) = v - 1 is linear, so V falls without bound where only Q
+has samples), and one held-out sample of the other set landing there swamps a term unbounded in V. Unclamped, that
+took a reverse-kl estimate in 10 dimensions to -0.48 against a truth of 0.98.
+
 The interval is for the bound at the learned critics; the bound is below D_f, tight when a critic reaches
 T* = f'(p/q). Where the ratio p/q is heavy-tailed under the set whose term is unbounded (for ``kl``, Q much narrower
 than P), the held-out mean of that term is itself heavy-tailed and the estimate unreliable; the interval cannot
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import copy
 import math
+import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -44,13 +51,13 @@ MIN_SPLIT = 10
 class EstimateConfig:
     """Options of :func:`estimate_divergence`."""
 
-    hidden: int = 128
+    hidden: int = 64
     depth: int = 2
     activation: str = "elu"
     max_steps: int = 4000
     batch_size: int = 1024
     lr: float = 1e-3
-    folds: int = 5
+    folds: int = 3
     validation_fraction: float = 0.15
     eval_every: int = 100
     patience: int = 8
@@ -166,6 +173,19 @@ def _interval(
     return float(np.quantile(draws, tail)), float(np.quantile(draws, 1.0 - tail))
 
 
+class ClampedCritic(nn.Module):
+    """A trained critic whose output is clamped to ``[low, high]``."""
+
+    def __init__(self, critic: nn.Module, low: Tensor, high: Tensor) -> None:
+        super().__init__()
+        self.critic = critic
+        self.register_buffer("low", low)
+        self.register_buffer("high", high)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.clamp(self.critic(x), self.low, self.high)
+
+
 def _train_critic(
     divergence: Divergence, p_data: Tensor, q_data: Tensor, config: EstimateConfig, generator: np.random.Generator
 ) -> tuple[nn.Module, int, list[dict[str, float]]]:
@@ -202,7 +222,15 @@ def _train_critic(
                 if waited >= config.patience:
                     break
     critic.load_state_dict(best_state)
-    return critic.eval(), best_step, curve
+    critic.eval()
+    with torch.no_grad():
+        p_seen, q_seen = critic(p_train), critic(q_train)
+    return (
+        ClampedCritic(critic, p_seen.min(), p_seen.max()),
+        ClampedCritic(critic, q_seen.min(), q_seen.max()),
+        best_step,
+        curve,
+    )
 
 
 def estimate_divergence(
@@ -244,11 +272,12 @@ def estimate_divergence(
     for fold in range(config.folds):
         p_rest = np.concatenate([part for index, part in enumerate(p_folds) if index != fold])
         q_rest = np.concatenate([part for index, part in enumerate(q_folds) if index != fold])
-        critic, best_step, curve = _train_critic(divergence, p_data[p_rest], q_data[q_rest], config, generator)
+        for_p, for_q, best_step, curve = _train_critic(divergence, p_data[p_rest], q_data[q_rest], config, generator)
         with torch.no_grad():
-            real_outputs.append(critic(p_data[p_folds[fold]]).cpu())
-            fake_outputs.append(critic(q_data[q_folds[fold]]).cpu())
-        critics.append(critic)
+            real_outputs.append(for_p(p_data[p_folds[fold]]).cpu())
+            fake_outputs.append(for_q(q_data[q_folds[fold]]).cpu())
+        low, high = torch.minimum(for_p.low, for_q.low), torch.maximum(for_p.high, for_q.high)
+        critics.append(ClampedCritic(for_p.critic, low, high))
         best_steps.append(best_step)
         curves.extend({"fold": fold, **point} for point in curve)
     real, fake = torch.cat(real_outputs), torch.cat(fake_outputs)
@@ -296,7 +325,7 @@ def load_samples(path: str | Path) -> np.ndarray:
             array = _read_csv(path)
     except UsageError:
         raise
-    except (OSError, ValueError, EOFError) as err:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise UsageError(f"{path}: cannot read samples: {first_line}") from None
     return as_samples(array, str(path))
