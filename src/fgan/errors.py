@@ -3,3 +3,10 @@
 
 class UsageError(ValueError):
     """Bad input from the user (a name, a range, a file, an occupied output folder)."""
+
+
+def require(checks: list[tuple[bool, str]]) -> None:
+    """Raise UsageError with the message of the first ``(ok, message)`` pair that is not ok."""
+    for ok, message in checks:
+        if not ok:
+            raise UsageError(message)

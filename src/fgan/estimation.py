@@ -37,7 +37,7 @@ from scipy.stats import norm
 from torch import Tensor, nn
 
 from fgan.divergences import Divergence, get_divergence
-from fgan.errors import UsageError
+from fgan.errors import UsageError, require
 from fgan.models import MLPCritic
 from fgan.objectives import critic_loss, variational_bound
 from fgan.training import resolve_device, seed_everything
@@ -68,21 +68,20 @@ class EstimateConfig:
     device: str = "auto"
 
     def validate(self) -> None:
-        checks = [
-            (self.hidden >= 1 and self.depth >= 1, "critic hidden units and depth must be >= 1"),
-            (self.max_steps >= 1, f"steps must be >= 1, got {self.max_steps}"),
-            (self.batch_size >= 1, f"batch size must be >= 1, got {self.batch_size}"),
-            (self.lr > 0, f"learning rate must be > 0, got {self.lr}"),
-            (self.folds >= 2, f"folds must be >= 2, got {self.folds}"),
-            (0 < self.validation_fraction < 1, "the validation fraction must be in (0, 1)"),
-            (self.eval_every >= 1 and self.patience >= 1, "eval every and patience must be >= 1"),
-            (self.ci in CI_METHODS, f"unknown interval method {self.ci!r}; valid: {', '.join(CI_METHODS)}"),
-            (0 < self.level < 1, f"confidence level must be in (0, 1), got {self.level}"),
-            (self.bootstrap_samples >= 10, "bootstrap samples must be >= 10"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise UsageError(message)
+        require(
+            [
+                (self.hidden >= 1 and self.depth >= 1, "critic hidden units and depth must be >= 1"),
+                (self.max_steps >= 1, f"steps must be >= 1, got {self.max_steps}"),
+                (self.batch_size >= 1, f"batch size must be >= 1, got {self.batch_size}"),
+                (self.lr > 0, f"learning rate must be > 0, got {self.lr}"),
+                (self.folds >= 2, f"folds must be >= 2, got {self.folds}"),
+                (0 < self.validation_fraction < 1, "the validation fraction must be in (0, 1)"),
+                (self.eval_every >= 1 and self.patience >= 1, "eval every and patience must be >= 1"),
+                (self.ci in CI_METHODS, f"unknown interval method {self.ci!r}; valid: {', '.join(CI_METHODS)}"),
+                (0 < self.level < 1, f"confidence level must be in (0, 1), got {self.level}"),
+                (self.bootstrap_samples >= 10, "bootstrap samples must be >= 10"),
+            ]
+        )
 
 
 @dataclass

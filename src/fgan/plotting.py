@@ -14,7 +14,8 @@ from torch import Tensor
 from fgan.training import StepMetrics
 
 
-def _save(figure: plt.Figure, path: Path) -> None:
+def save_figure(figure: plt.Figure, path: Path) -> None:
+    """Lay out, write (creating the folder) and close a figure."""
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
@@ -33,7 +34,7 @@ def plot_training_curves(history: StepMetrics, path: Path, title: str = "") -> N
     right.legend()
     if title:
         figure.suptitle(title)
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def plot_samples(generated: Tensor, path: Path, real: Tensor | None = None, log_density=None, title: str = "") -> None:
@@ -61,4 +62,4 @@ def plot_samples(generated: Tensor, path: Path, real: Tensor | None = None, log_
     axis.legend(loc="upper right", fontsize=8)
     if title:
         axis.set_title(title)
-    _save(figure, path)
+    save_figure(figure, path)

@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 
 from fgan.data import Sampler
 from fgan.divergences import Divergence, get_divergence
-from fgan.errors import UsageError
+from fgan.errors import UsageError, require
 from fgan.models import sample_latent
 from fgan.objectives import GENERATOR_OBJECTIVES, generator_loss, variational_bound
 from fgan.runs import METRICS_FILE, save_checkpoint
@@ -76,35 +76,35 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Raise UsageError naming the first option out of range."""
-        checks = [
-            (self.steps >= 0, f"steps must be >= 0, got {self.steps}"),
-            (self.batch_size >= 1, f"batch size must be >= 1, got {self.batch_size}"),
-            (self.critic_steps >= 1, f"critic steps must be >= 1, got {self.critic_steps}"),
-            (self.update in UPDATES, f"unknown update {self.update!r}; valid: {', '.join(UPDATES)}"),
-            (
-                self.generator_objective in GENERATOR_OBJECTIVES,
-                f"unknown generator objective {self.generator_objective!r}; valid: {', '.join(GENERATOR_OBJECTIVES)}",
-            ),
-            (self.optimizer in OPTIMIZERS, f"unknown optimizer {self.optimizer!r}; valid: {', '.join(OPTIMIZERS)}"),
-            (self.lr_generator > 0 and self.lr_critic > 0, "learning rates must be > 0"),
-            (self.critic_penalty is None or self.critic_penalty >= 0, "critic penalty must be >= 0"),
-            (self.clip_grad_norm is None or self.clip_grad_norm > 0, "gradient clipping norm must be > 0"),
-            (
-                self.on_nonfinite in NONFINITE_ACTIONS,
-                f"unknown non-finite action {self.on_nonfinite!r}; valid: {', '.join(NONFINITE_ACTIONS)}",
-            ),
-            (
-                self.lr_schedule in LR_SCHEDULES,
-                f"unknown learning-rate schedule {self.lr_schedule!r}; valid: {', '.join(LR_SCHEDULES)}",
-            ),
-            (self.device in DEVICES, f"unknown device {self.device!r}; valid: {', '.join(DEVICES)}"),
-            (self.log_every >= 1, f"log every must be >= 1, got {self.log_every}"),
-            (self.checkpoint_every >= 0, f"checkpoint every must be >= 0, got {self.checkpoint_every}"),
-            (self.keep_checkpoints >= 1, f"keep checkpoints must be >= 1, got {self.keep_checkpoints}"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise UsageError(message)
+        require(
+            [
+                (self.steps >= 0, f"steps must be >= 0, got {self.steps}"),
+                (self.batch_size >= 1, f"batch size must be >= 1, got {self.batch_size}"),
+                (self.critic_steps >= 1, f"critic steps must be >= 1, got {self.critic_steps}"),
+                (self.update in UPDATES, f"unknown update {self.update!r}; valid: {', '.join(UPDATES)}"),
+                (
+                    self.generator_objective in GENERATOR_OBJECTIVES,
+                    f"unknown generator objective {self.generator_objective!r}; "
+                    f"valid: {', '.join(GENERATOR_OBJECTIVES)}",
+                ),
+                (self.optimizer in OPTIMIZERS, f"unknown optimizer {self.optimizer!r}; valid: {', '.join(OPTIMIZERS)}"),
+                (self.lr_generator > 0 and self.lr_critic > 0, "learning rates must be > 0"),
+                (self.critic_penalty is None or self.critic_penalty >= 0, "critic penalty must be >= 0"),
+                (self.clip_grad_norm is None or self.clip_grad_norm > 0, "gradient clipping norm must be > 0"),
+                (
+                    self.on_nonfinite in NONFINITE_ACTIONS,
+                    f"unknown non-finite action {self.on_nonfinite!r}; valid: {', '.join(NONFINITE_ACTIONS)}",
+                ),
+                (
+                    self.lr_schedule in LR_SCHEDULES,
+                    f"unknown learning-rate schedule {self.lr_schedule!r}; valid: {', '.join(LR_SCHEDULES)}",
+                ),
+                (self.device in DEVICES, f"unknown device {self.device!r}; valid: {', '.join(DEVICES)}"),
+                (self.log_every >= 1, f"log every must be >= 1, got {self.log_every}"),
+                (self.checkpoint_every >= 0, f"checkpoint every must be >= 0, got {self.checkpoint_every}"),
+                (self.keep_checkpoints >= 1, f"keep checkpoints must be >= 1, got {self.keep_checkpoints}"),
+            ]
+        )
 
 
 def resolve_device(name: str) -> torch.device:

@@ -16,8 +16,9 @@ import torch
 
 from fgan.data import GaussianMixture
 from fgan.divergences import get_divergence
-from fgan.models import LocationScaleGenerator, MLPCritic
+from fgan.models import LocationScaleGenerator, MLPCritic, sample_latent
 from fgan.objectives import variational_bound
+from fgan.plotting import plt, save_figure
 from fgan.quadrature import DEFAULT_GRID, best_gaussian_fit, f_divergence_1d, gaussian_log_density, make_grid
 from fgan.runs import write_json
 from fgan.training import TrainConfig, Trainer, seed_everything
@@ -73,7 +74,7 @@ def estimate_bound(trainer: Trainer, samples: int = EVALUATION_SAMPLES) -> float
     """F(ω̂, θ̂) on fresh samples from P and Q_θ̂ with the trained critic."""
     with torch.no_grad():
         real = trainer.data.sample(samples, trainer.device)
-        fake = trainer.generator(torch.randn(samples, 1, device=trainer.device))
+        fake = trainer.generator(sample_latent(trainer.generator, samples, trainer.device))
         return float(variational_bound(trainer.divergence, trainer.critic(real), trainer.critic(fake)))
 
 
@@ -120,11 +121,6 @@ def format_table(rows: list[FitRow]) -> str:
 
 def plot_fits(mixture: GaussianMixture, rows: list[FitRow], path: Path) -> None:
     """One panel per divergence: p, q_θ̂ and q_θ*."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     x = torch.linspace(-5.0, 7.0, 1201, dtype=torch.float64)
     density_p = torch.exp(mixture.log_prob(x))
     columns = min(len(rows), 3)
@@ -139,10 +135,7 @@ def plot_fits(mixture: GaussianMixture, rows: list[FitRow], path: Path) -> None:
     for axis in list(axes.flat)[len(rows) :]:
         axis.axis("off")
     axes.flat[0].legend(fontsize=8)
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    save_figure(figure, path)
 
 
 def write_outputs(mixture: GaussianMixture, rows: list[FitRow], out: Path) -> None:
