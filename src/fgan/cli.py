@@ -26,12 +26,27 @@ from fgan.divergences import (
 )
 from fgan.errors import UsageError
 from fgan.estimation import CI_METHODS, EstimateConfig, estimate_divergence, load_samples, save_array
+from fgan.evaluation import METRICS, N_VALIDATION, evaluation_data, feature_classifier, feature_scores, parzen_score
+from fgan.evaluation import check_shape as check_sample_shape
+from fgan.experiments import mnist as table4
 from fgan.experiments.estimation import ESTIMATED, PAIRS, format_rows, run_estimation
 from fgan.experiments.gaussian_mixture import default_config, fit_one, format_table, write_outputs
+from fgan.images import IMAGE_DATA, is_image_data
 from fgan.models import GENERATORS
 from fgan.objectives import GENERATOR_OBJECTIVES
 from fgan.plotting import plot_samples
-from fgan.runner import SYNTHETIC_TRAINING, ModelConfig, RunConfig, generate, load_generator, resume_run, train_run
+from fgan.runner import (
+    IMAGE_TRAINING,
+    MODELS,
+    SYNTHETIC_TRAINING,
+    ModelConfig,
+    RunConfig,
+    generate,
+    load_run,
+    resume_run,
+    save_grid,
+    train_run,
+)
 from fgan.runs import CONFIG_FILE, prepare_run_dir, write_json
 from fgan.training import (
     DEVICES,
@@ -177,9 +192,17 @@ def _add_estimation_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--device", choices=DEVICES, default=defaults.device, help="auto: cuda, then mps, then cpu")
 
 
+def _add_data_options(group: argparse._ActionsContainer) -> None:
+    group.add_argument(
+        "--data-dir",
+        help="folder with the IDX files of mnist or fashion-mnist (else $FGAN_DATA_DIR, then the usual places)",
+    )
+
+
 def _training_config(args: argparse.Namespace, defaults: TrainConfig) -> TrainConfig:
-    """``defaults`` with the command line's training options; ``--lr`` sets both learning rates."""
-    config = _from_args(defaults, args)
+    """``defaults`` with the training options the user gave (command line or config file); ``--lr`` sets both
+    learning rates."""
+    config = replace(defaults, **{f.name: getattr(args, f.name) for f in fields(defaults) if f.name in args.given})
     if args.lr is not None:
         config = replace(config, lr_generator=args.lr, lr_critic=args.lr)
     return config
@@ -195,8 +218,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     divergences = commands.add_parser("divergences", help="print the table of divergences")
 
-    train = commands.add_parser("train", help="train a generator on synthetic data")
-    train.add_argument("--data", default="ring", help=f"one of: {', '.join(SYNTHETIC_DATA)}")
+    train = commands.add_parser(
+        "train",
+        help="train a generator on synthetic data or images",
+        epilog=f"Image data trains with other defaults: {IMAGE_TRAINING.steps} steps, minibatches of "
+        f"{IMAGE_TRAINING.batch_size}, Adam at {IMAGE_TRAINING.lr_generator:g} with beta1 {IMAGE_TRAINING.betas[0]:g}, "
+        "constant step size (the defaults shown below are those of synthetic data).",
+    )
+    train.add_argument(
+        "--data", default="ring", help=f"synthetic: {', '.join(SYNTHETIC_DATA)}; images: {', '.join(IMAGE_DATA)}"
+    )
     train.add_argument("--divergence", default="js", help="divergence name (see `fgan divergences`)")
     train.add_argument("--out", type=Path, help="run folder (default: a new folder under runs/)")
     train.add_argument("--force", action="store_true", help="overwrite a run folder that holds a run")
@@ -207,12 +238,35 @@ def build_parser() -> argparse.ArgumentParser:
         help="continue the run in folder RUN from its newest checkpoint, with its saved config "
         "(--steps, --quiet and --device may change)",
     )
+    images = train.add_argument_group("image data")
+    _add_data_options(images)
+    images.add_argument("--download", action="store_true", help="fetch mnist or fashion-mnist when not found")
+    images.add_argument("--image-size", type=_positive_int, help="resize (and centre-crop folders) to this size")
+    images.add_argument("--channels", type=int, choices=(1, 3), help="image folders: 1 grayscale, 3 RGB (default)")
+    images.add_argument(
+        "--sample-every",
+        type=_positive_int,
+        default=RunConfig.sample_every,
+        help="write a grid of samples every N steps",
+    )
     model_defaults = ModelConfig()
     models = train.add_argument_group("models")
     models.add_argument(
-        "--generator", choices=GENERATORS, default=model_defaults.generator, help="mlp, or location-scale (μ + σ z)"
+        "--model",
+        choices=MODELS,
+        default=model_defaults.model,
+        help="auto: mlp for synthetic data, mnist-mlp (the paper's MNIST pair) for mnist, fashion-mnist and digits, "
+        "dcgan for image folders; dcgan-nobn: a DCGAN critic without batch norm",
     )
-    models.add_argument("--latent-dim", type=_positive_int, default=model_defaults.latent_dim, help="size of z (mlp)")
+    models.add_argument(
+        "--generator",
+        choices=GENERATORS,
+        default=model_defaults.generator,
+        help="synthetic data: mlp, or location-scale (μ + σ z)",
+    )
+    models.add_argument(
+        "--latent-dim", type=_positive_int, default=model_defaults.latent_dim, help="size of z (default 8, images 100)"
+    )
     models.add_argument(
         "--generator-hidden", type=_positive_int, default=model_defaults.generator_hidden, help="units per hidden layer"
     )
@@ -226,7 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--checkpoint-every",
         type=_non_negative_int,
-        default=0,
+        default=SYNTHETIC_TRAINING.checkpoint_every,
         help="also checkpoint every N steps (0: only at the end)",
     )
     _add_training_options(train, SYNTHETIC_TRAINING)
@@ -234,7 +288,9 @@ def build_parser() -> argparse.ArgumentParser:
     sample = commands.add_parser("sample", help="draw samples from a trained run")
     sample.add_argument("run", type=Path, help="run folder")
     sample.add_argument("--n", type=_positive_int, default=1000, help="number of samples")
-    sample.add_argument("--out", type=Path, help="output file: .npy (array) or .png (plot); required")
+    sample.add_argument(
+        "--out", type=Path, help="output file: .npy (array) or .png (a plot, or a grid for images); required"
+    )
     sample.add_argument("--seed", type=int, default=None, help="random seed of the draw")
     sample.add_argument("--device", choices=DEVICES, default="cpu", help="device to generate on")
 
@@ -248,6 +304,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     estimate.add_argument("--ratio-at", type=Path, help="points for --ratio-out (default: the --q file)")
     _add_estimation_options(estimate)
+
+    evaluate = commands.add_parser("evaluate", help="score an image run: Parzen log-likelihood, feature metrics")
+    evaluate.add_argument("run", type=Path, help="run folder")
+    evaluate.add_argument(
+        "--metric",
+        choices=(*METRICS, "all"),
+        default="kde",
+        help="kde: Parzen-window log-likelihood of the test set; features: Fréchet distance, two-sample test "
+        "accuracy and class balance in the feature space of fgan's own classifier",
+    )
+    evaluate.add_argument("--n", type=_positive_int, default=10_000, help="generated samples")
+    evaluate.add_argument(
+        "--validation", type=_positive_int, default=N_VALIDATION, help="training images to choose the bandwidth on"
+    )
+    _add_data_options(evaluate)
+    evaluate.add_argument("--seed", type=int, default=0, help="seed of the samples and the validation split")
+    evaluate.add_argument("--device", choices=DEVICES, default="cpu", help="device to generate on")
+    evaluate.add_argument("--json", action="store_true", help="print the result as JSON")
 
     reproduce = commands.add_parser("reproduce", help="reproduce an experiment of the paper")
     experiments = reproduce.add_subparsers(dest="experiment", required=True, parser_class=_Parser)
@@ -270,6 +344,19 @@ def build_parser() -> argparse.ArgumentParser:
     mixture.add_argument("--force", action="store_true", help="overwrite an output folder that holds results")
     mixture.add_argument("--json", action="store_true", help="print the rows as JSON")
     _add_training_options(mixture, default_config())
+    mnist = experiments.add_parser("mnist", help="Section 4.2, Table 4: the paper's MNIST models, Parzen scores")
+    mnist.add_argument("--dataset", choices=table4.DATASETS, default="mnist", help="data set")
+    mnist.add_argument(
+        "--divergence", action="append", help=f"repeatable; default {', '.join(table4.TABLE4_DIVERGENCES)}"
+    )
+    mnist.add_argument("--minutes", type=_positive_float, help="wall-time budget per divergence (instead of --steps)")
+    mnist.add_argument("--n-samples", type=_positive_int, default=10_000, help="generated samples to score")
+    _add_data_options(mnist)
+    mnist.add_argument("--download", action="store_true", help="fetch the data set when not found")
+    mnist.add_argument("--out", type=Path, help="output folder (default: a new folder under runs/)")
+    mnist.add_argument("--force", action="store_true", help="overwrite an output folder that holds results")
+    mnist.add_argument("--json", action="store_true", help="print the rows as JSON")
+    _add_training_options(mnist, table4.default_config())
     parser.command_parsers = {
         "divergences": divergences,
         "train": train,
@@ -277,6 +364,8 @@ def build_parser() -> argparse.ArgumentParser:
         "estimate": estimate,
         ("reproduce", "estimation"): estimation,
         ("reproduce", "gaussian-mixture"): mixture,
+        ("reproduce", "mnist"): mnist,
+        "evaluate": evaluate,
     }
     for command_parser in parser.command_parsers.values():
         command_parser.add_argument(
@@ -370,8 +459,16 @@ def _new_run_config(args: argparse.Namespace) -> RunConfig:
         data=args.data,
         divergence=get_divergence(args.divergence).name,
         model=_from_args(ModelConfig(), args),
-        train=_training_config(args, SYNTHETIC_TRAINING),
+        train=_training_config(args, IMAGE_TRAINING if is_image_data(args.data) else SYNTHETIC_TRAINING),
+        data_dir=args.data_dir,
+        image_size=args.image_size,
+        channels=args.channels,
+        sample_every=args.sample_every,
     )
+
+
+def _note(message: str) -> None:
+    print(f"fgan: {message}", file=sys.stderr, flush=True)
 
 
 def _resume(args: argparse.Namespace) -> Trainer:
@@ -385,13 +482,17 @@ def _resume(args: argparse.Namespace) -> Trainer:
         steps=args.steps if "steps" in args.given else None,
         quiet=args.quiet if "quiet" in args.given else None,
         device=args.device if "device" in args.given else None,
+        notify=_note,
     )
 
 
 def cmd_train(args: argparse.Namespace) -> None:
     out = args.resume if args.resume is not None else args.out or _default_out("train")
     try:
-        trainer = _resume(args) if args.resume is not None else train_run(_new_run_config(args), out, args.force)
+        if args.resume is not None:
+            trainer = _resume(args)
+        else:
+            trainer = train_run(_new_run_config(args), out, args.force, args.download, notify=_note)
     except KeyboardInterrupt:
         raise Interrupted(f"interrupted; checkpoint saved in {out}; continue with: fgan train --resume {out}") from None
     except NonFiniteError as err:
@@ -410,10 +511,13 @@ def cmd_sample(args: argparse.Namespace) -> None:
     suffix = args.out.suffix.lower()
     if suffix not in (".npy", ".png"):
         raise UsageError(f"output file must end in .npy or .png, got {args.out}")
-    samples = generate(load_generator(args.run, args.device), args.n, args.seed).cpu()
+    config, generator = load_run(args.run, args.device)
+    samples = generate(generator, args.n, args.seed).cpu()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".npy":
         np.save(args.out, samples.numpy())
+    elif config.is_image:
+        save_grid(samples, args.out)
     else:
         plot_samples(samples, args.out, title=f"{args.n} samples from {args.run}")
     print(f"wrote {args.n} samples to {args.out}")
@@ -450,6 +554,77 @@ def cmd_reproduce_gaussian_mixture(args: argparse.Namespace) -> None:
     else:
         print(format_table(rows))
         print(f"\nwritten: {out / 'table.md'}, {out / 'table.json'}, {out / 'fits.png'}")
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    config, generator = load_run(args.run, args.device)
+    if not config.is_image:
+        raise UsageError(f"{args.run} is a run on synthetic data; evaluate scores image runs")
+    data = evaluation_data(
+        config.data, config.image_size, args.data_dir or config.data_dir, args.validation, seed=args.seed
+    )
+    if data.note:
+        _note(data.note)
+    samples = generate(generator, args.n, args.seed).cpu()
+    check_sample_shape(samples, data)
+    result: dict[str, Any] = {"run": str(args.run), "data": config.data, "n_generated": args.n}
+    metrics = METRICS if args.metric == "all" else (args.metric,)
+    if "kde" in metrics:
+        result["kde"] = parzen_score(samples, data).to_dict()
+    if "features" in metrics:
+        classifier, accuracy = feature_classifier(data)
+        result["features"] = {**feature_scores(samples, data, classifier).to_dict(), "classifier_accuracy": accuracy}
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    if "kde" in result:
+        kde = result["kde"]
+        print(
+            f"Parzen log-likelihood of the {config.data} test set ({kde['n_test']} images) under {args.n} samples: "
+            f"{kde['mean']:.2f} ± {kde['stderr']:.2f} nats (σ = {kde['sigma']:.4f}, chosen on {args.validation} "
+            "training images)"
+        )
+    if "features" in result:
+        features = result["features"]
+        print(
+            f"feature metrics (classifier test accuracy {features['classifier_accuracy']:.4f}): "
+            f"FID {features['fid']:.3f}, two-sample test accuracy {features['c2st_accuracy']:.3f}, "
+            f"{features['classes_covered']} classes covered, class KL {features['class_kl']:.4f}"
+        )
+
+
+def cmd_reproduce_mnist(args: argparse.Namespace) -> None:
+    divergences = [get_divergence(name).name for name in (args.divergence or table4.TABLE4_DIVERGENCES)]
+    config = _training_config(args, table4.default_config())
+    if args.minutes is not None:
+        if "steps" in args.given:
+            raise UsageError("give the budget as --steps or --minutes, not both")
+        config = replace(config, steps=10**9, checkpoint_every=0)
+    config.validate()
+    out = prepare_run_dir(args.out or _default_out(f"table4-{args.dataset}"), force=args.force)
+    say = (lambda message: None) if args.json or args.quiet else _note
+    data = evaluation_data(args.dataset, data_dir=args.data_dir)
+    if data.note:
+        _note(data.note)
+    meta = {
+        "experiment": "mnist",
+        "dataset": args.dataset,
+        "divergences": divergences,
+        "minutes": args.minutes,
+        "n_samples": args.n_samples,
+        "train": asdict(config),
+        "data_note": data.note,
+    }
+    write_json(out / CONFIG_FILE, meta)
+    rows, accuracy = table4.run_table4(
+        args.dataset, divergences, config, out, data, args.minutes, args.data_dir, args.n_samples, say
+    )
+    table4.write_outputs(rows, accuracy, meta, out)
+    if args.json:
+        print(json.dumps([asdict(row) for row in rows], indent=2))
+    else:
+        print((out / "table.md").read_text().rstrip())
+        print(f"\nwritten: {out / 'table.md'}, {out / 'table.json'}, {out / 'grids.png'}")
 
 
 def cmd_estimate(args: argparse.Namespace) -> None:
@@ -501,6 +676,8 @@ COMMANDS = {
     ("reproduce", "gaussian-mixture"): cmd_reproduce_gaussian_mixture,
     "estimate": cmd_estimate,
     ("reproduce", "estimation"): cmd_reproduce_estimation,
+    ("reproduce", "mnist"): cmd_reproduce_mnist,
+    "evaluate": cmd_evaluate,
 }
 
 

@@ -1,12 +1,18 @@
-"""A training run on synthetic data assembled from a resolved config, and loading a finished run's generator.
+"""A training run assembled from a resolved config, on synthetic or image data, and loading a finished run's
+generator.
 
 The resolved config (``config.json`` of the run folder) holds everything needed to rebuild the run::
 
-    {"data": "ring", "divergence": "js", "model": {...}, "train": {...TrainConfig...}}
+    {"data": "mnist", "divergence": "js", "data_shape": [1, 28, 28], "model": {...}, "train": {...TrainConfig...},
+     "data_dir": null, "image_size": null, "channels": null, "sample_every": 500}
+
+Image runs also write a grid of samples from a fixed set of latent codes to ``samples/step-NNNNNNN.png`` every
+``sample_every`` steps and to ``plots/samples.png`` at the end.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -14,9 +20,12 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from fgan.data import GaussianMixture, get_synthetic_data
+from fgan.data import Sampler, get_synthetic_data
 from fgan.divergences import get_divergence
 from fgan.errors import UsageError
+from fgan.grids import save_image_grid
+from fgan.image_models import IMAGE_MODELS, build_image_models
+from fgan.images import get_image_sampler, is_image_data
 from fgan.models import MLPCritic, build_generator, sample_latent
 from fgan.plotting import plot_samples, plot_training_curves
 from fgan.runs import (
@@ -32,18 +41,32 @@ from fgan.runs import (
 from fgan.training import TrainConfig, Trainer, resolve_device, seed_everything
 
 PLOT_SAMPLES = 4000
+#: Images in each grid of an image run.
+GRID_SAMPLES = 64
+#: The seed of the fixed latent codes behind every grid of a run (drawn without touching the training RNG).
+GRID_SEED = 1234
+SAMPLES_DIR = "samples"
 #: Training defaults for the synthetic data sets (``fgan train``): Algorithm 1 with Adam at 1e-3, falling linearly.
 SYNTHETIC_TRAINING = TrainConfig(
     steps=5000, batch_size=512, lr_generator=1e-3, lr_critic=1e-3, lr_schedule="linear", checkpoint_every=1000
 )
+#: Training defaults for images: the paper's Section 4.2 (Adam, step size 2e-4, β1 = 0.5).
+IMAGE_TRAINING = TrainConfig(
+    steps=5000, batch_size=256, lr_generator=2e-4, lr_critic=2e-4, betas=(0.5, 0.999), checkpoint_every=1000
+)
+#: ``--model`` values: ``auto`` picks ``mlp`` (with ``--generator``) for synthetic data, ``mnist-mlp`` for the
+#: in-memory image sets and ``dcgan`` for image folders.
+MODELS = ("auto", "mlp", *IMAGE_MODELS)
 
 
 @dataclass
 class ModelConfig:
-    """The generator and critic of a synthetic-data run."""
+    """The generator and critic of a run. ``generator`` and the sizes apply to the ``mlp`` model of synthetic
+    data; ``latent_dim`` None is the model's own default (8 for ``mlp``, 100 for the image models)."""
 
+    model: str = "auto"
     generator: str = "mlp"
-    latent_dim: int = 8
+    latent_dim: int | None = None
     generator_hidden: int = 128
     generator_depth: int = 2
     critic_hidden: int = 64
@@ -51,19 +74,44 @@ class ModelConfig:
     critic_activation: str = "tanh"
 
     def validate(self) -> None:
+        if self.model not in MODELS:
+            raise UsageError(f"unknown model {self.model!r}; valid: {', '.join(MODELS)}")
         for name in ("latent_dim", "generator_hidden", "generator_depth", "critic_hidden", "critic_depth"):
-            if getattr(self, name) < 1:
-                raise UsageError(f"{name.replace('_', ' ')} must be >= 1, got {getattr(self, name)}")
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise UsageError(f"{name.replace('_', ' ')} must be >= 1, got {value}")
+
+    def resolved(self, image_data: bool, folder: bool) -> ModelConfig:
+        """A copy with ``model`` (and ``latent_dim``) chosen for the data; a model that does not fit is an error."""
+        self.validate()
+        if not image_data:
+            if self.model not in ("auto", "mlp"):
+                raise UsageError(f"model {self.model} needs image data; synthetic data uses --model mlp")
+            return replace(self, model="mlp", latent_dim=self.latent_dim or 8)
+        if self.model == "mlp":
+            raise UsageError(f"model mlp is for synthetic data; for images use one of: {', '.join(IMAGE_MODELS)}")
+        model = self.model if self.model != "auto" else ("dcgan" if folder else "mnist-mlp")
+        return replace(self, model=model, latent_dim=self.latent_dim or 100)
 
 
 @dataclass
 class RunConfig:
-    """Everything a synthetic-data run needs."""
+    """Everything a run needs. ``data_shape`` is filled in when training starts: ``[dim]`` for synthetic data,
+    ``[C, H, W]`` for images, so that a finished run's generator loads without its data."""
 
     data: str = "ring"
     divergence: str = "js"
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=lambda: replace(SYNTHETIC_TRAINING))
+    data_dir: str | None = None
+    image_size: int | None = None
+    channels: int | None = None
+    sample_every: int = 500
+    data_shape: list[int] | None = None
+
+    @property
+    def is_image(self) -> bool:
+        return is_image_data(self.data)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -72,55 +120,97 @@ class RunConfig:
     def from_dict(cls, values: dict[str, Any]) -> RunConfig:
         """The config of a run folder's config.json; a malformed one is a UsageError."""
         try:
-            train = dict(values["train"])
+            values = dict(values)
+            train = dict(values.pop("train"))
             train["betas"] = tuple(train["betas"])
-            return cls(values["data"], values["divergence"], ModelConfig(**values["model"]), TrainConfig(**train))
+            model = ModelConfig(**values.pop("model"))
+            return cls(model=model, train=TrainConfig(**train), **values)
         except (KeyError, TypeError, ValueError) as err:
             raise UsageError(f"malformed run config ({type(err).__name__}: {err})") from None
 
 
-def build_models(model: ModelConfig, data_dim: int) -> tuple[nn.Module, nn.Module]:
-    """The generator and critic described by ``model`` for data of dimension ``data_dim``."""
-    model.validate()
-    generator = build_generator(
-        model.generator, data_dim, model.latent_dim, model.generator_hidden, model.generator_depth
+def load_data(config: RunConfig, download: bool = False) -> tuple[Sampler, str | None]:
+    """The training data of a run and a note for the user (e.g. that a subset of the training split is used)."""
+    if config.sample_every < 1:
+        raise UsageError(f"sample every must be >= 1, got {config.sample_every}")
+    if not config.is_image:
+        if config.image_size is not None or config.channels is not None:
+            raise UsageError("--image-size and --channels apply to image data only")
+        return get_synthetic_data(config.data), None
+    return get_image_sampler(
+        config.data, config.image_size, config.channels, config.data_dir, download, seed=config.train.seed
     )
-    critic = MLPCritic(data_dim, model.critic_hidden, model.critic_depth, model.critic_activation)
-    return generator, critic
 
 
-def train_run(config: RunConfig, out: str | Path, force: bool = False) -> Trainer:
-    """Train a run on synthetic data into the run folder ``out``: config, metrics, checkpoints, plots."""
-    data = get_synthetic_data(config.data)
-    divergence = get_divergence(config.divergence)
-    config.divergence = divergence.name
+def build_models(config: RunConfig) -> tuple[nn.Module, nn.Module]:
+    """The generator and critic of a run whose ``model`` is resolved and ``data_shape`` known."""
+    model, shape = config.model, tuple(config.data_shape or ())
+    if model.model != "mlp":
+        return build_image_models(model.model, shape, model.latent_dim)
+    generator = build_generator(
+        model.generator, shape[0], model.latent_dim, model.generator_hidden, model.generator_depth
+    )
+    return generator, MLPCritic(shape[0], model.critic_hidden, model.critic_depth, model.critic_activation)
+
+
+def _data_shape(data: Sampler) -> list[int]:
+    return list(getattr(data, "shape", (data.dim,)))
+
+
+def train_run(
+    config: RunConfig,
+    out: str | Path,
+    force: bool = False,
+    download: bool = False,
+    notify: Callable[[str], None] | None = None,
+    time_limit: float | None = None,
+) -> Trainer:
+    """Train a run into the run folder ``out``: config, metrics, checkpoints, plots (and grids for images).
+
+    ``download`` fetches MNIST or Fashion-MNIST when it is not found on disk; ``notify`` receives remarks about
+    the data (such as a subset of the training split being used) before training starts; ``time_limit`` (seconds)
+    ends training early, at a step boundary, when the steps take longer.
+    """
+    data, note = load_data(config, download)
+    config.divergence = get_divergence(config.divergence).name
+    config.model = config.model.resolved(config.is_image, config.data.startswith("folder:"))
+    config.data_shape = _data_shape(data)
     config.train.validate()
     seed_everything(config.train.seed)
-    generator, critic = build_models(config.model, data.dim)
+    generator, critic = build_models(config)
     run_dir = prepare_run_dir(out, force=force)
-    trainer = Trainer(generator, critic, data, divergence, config.train, run_dir=run_dir)
+    trainer = Trainer(generator, critic, data, config.divergence, config.train, run_dir=run_dir)
+    if note and notify is not None:
+        notify(note)
     config.train = trainer.config
     write_json(run_dir / CONFIG_FILE, config.to_dict())
-    _train_and_plot(trainer, config, data)
+    _train_and_plot(trainer, config, time_limit)
     return trainer
 
 
 def resume_run(
-    run_dir: str | Path, steps: int | None = None, quiet: bool | None = None, device: str | None = None
+    run_dir: str | Path,
+    steps: int | None = None,
+    quiet: bool | None = None,
+    device: str | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> Trainer:
     """Continue a run from its newest checkpoint that loads, with its saved config.
 
     ``steps`` moves the run's target (a linear learning-rate schedule stretches to the new target); ``quiet`` and
     ``device`` replace the saved ones. Metrics of steps after the checkpoint are dropped, as they will be run again.
-    On the CPU the resumed run ends with the same parameters, bit for bit, as one never interrupted.
+    On the CPU a resumed run on in-memory data ends with the same parameters, bit for bit, as one never
+    interrupted (an image folder is streamed by worker processes, whose order is not restored).
     """
     run_dir = Path(run_dir)
-    config = RunConfig.from_dict(read_config(run_dir))
+    config = _read_run_config(run_dir)
     changes = {"steps": steps, "quiet": quiet, "device": device}
     config.train = replace(config.train, **{key: value for key, value in changes.items() if value is not None})
-    data = get_synthetic_data(config.data)
-    generator, critic = build_models(config.model, data.dim)
+    data, note = load_data(config)
+    generator, critic = build_models(config)
     trainer = Trainer(generator, critic, data, config.divergence, config.train, run_dir=run_dir)
+    if note and notify is not None:
+        notify(note)
     _, state = load_latest_checkpoint(run_dir, trainer.device)
     trainer.load_state_dict(state)
     if trainer.step > trainer.config.steps:
@@ -129,19 +219,67 @@ def resume_run(
     for row in read_metrics(run_dir):
         trainer.history.append(row)
     write_json(run_dir / CONFIG_FILE, config.to_dict())
-    _train_and_plot(trainer, config, data)
+    _train_and_plot(trainer, config)
     return trainer
 
 
-def _train_and_plot(trainer: Trainer, config: RunConfig, data: GaussianMixture) -> None:
-    """Train to the configured step, then draw plots/training.png and plots/samples.png."""
-    trainer.train()
+def _read_run_config(run_dir: Path) -> RunConfig:
+    """A run folder's config, with the model resolved and the data shape known (older configs lack both)."""
+    config = RunConfig.from_dict(read_config(run_dir))
+    config.model = config.model.resolved(config.is_image, config.data.startswith("folder:"))
+    if config.data_shape is None:
+        if config.is_image:
+            raise UsageError(f"{run_dir / CONFIG_FILE} lacks data_shape, which an image run needs")
+        config.data_shape = [get_synthetic_data(config.data).dim]
+    return config
+
+
+def fixed_latent(generator: nn.Module, n: int, device: torch.device | str, seed: int = GRID_SEED) -> Tensor:
+    """``n`` latent codes drawn from ``seed`` without disturbing torch's global random state."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return sample_latent(generator, n, "cpu").to(device)
+
+
+def save_grid(images: Tensor, path: Path) -> None:
+    """A PNG grid of ``images``, small images scaled up by an integer factor (8x8 digits by 8, 28x28 by 2)."""
+    save_image_grid(images, path, scale=max(1, 64 // images.shape[-1]))
+
+
+def _grid_path(trainer: Trainer) -> Path:
+    return trainer.run_dir / SAMPLES_DIR / f"step-{trainer.step:07d}.png"
+
+
+def _generate_eval(generator: nn.Module, latent: Tensor) -> Tensor:
+    """The generator's images of ``latent`` in eval mode (batch norm on its running statistics), mode restored."""
+    was_training = generator.training
+    generator.eval()
+    with torch.no_grad():
+        images = generator(latent)
+    generator.train(was_training)
+    return images.cpu()
+
+
+def _train_and_plot(trainer: Trainer, config: RunConfig, time_limit: float | None = None) -> None:
+    """Train to the configured step (or the time limit), then draw plots/training.png and plots/samples.png."""
+    if config.is_image:
+        latent = fixed_latent(trainer.generator, GRID_SAMPLES, trainer.device)
+        trainer.add_callback(
+            config.sample_every,
+            lambda trainer: save_grid(_generate_eval(trainer.generator, latent), _grid_path(trainer)),
+        )
+    trainer.train(time_limit=time_limit)
     run_dir = trainer.run_dir
     title = f"{trainer.divergence.name} on {config.data}, {trainer.step} steps"
     plot_training_curves(trainer.history, run_dir / PLOT_DIR / "training.png", title=title)
-    generated = generate(trainer.generator, PLOT_SAMPLES)
+    if config.is_image:
+        images = _generate_eval(trainer.generator, latent)
+        save_grid(images, _grid_path(trainer))
+        save_grid(images, run_dir / PLOT_DIR / "samples.png")
+        return
+    data = trainer.data
     plot_samples(
-        generated,
+        generate(trainer.generator, PLOT_SAMPLES),
         run_dir / PLOT_DIR / "samples.png",
         real=data.sample(PLOT_SAMPLES),
         title=title,
@@ -149,11 +287,10 @@ def _train_and_plot(trainer: Trainer, config: RunConfig, data: GaussianMixture) 
     )
 
 
-def load_generator(run_dir: str | Path, device: str = "auto") -> nn.Module:
-    """The generator of a finished run, from its newest checkpoint, in eval mode."""
-    config = RunConfig.from_dict(read_config(run_dir))
-    data = get_synthetic_data(config.data)
-    generator, _ = build_models(config.model, data.dim)
+def load_run(run_dir: str | Path, device: str = "auto") -> tuple[RunConfig, nn.Module]:
+    """A finished run's config and generator (from its newest checkpoint, in eval mode); needs no data."""
+    config = _read_run_config(Path(run_dir))
+    generator, _ = build_models(config)
     _, state = load_latest_checkpoint(run_dir)
     try:
         generator.load_state_dict(state["generator"])
@@ -161,15 +298,26 @@ def load_generator(run_dir: str | Path, device: str = "auto") -> nn.Module:
         raise UsageError(
             f"checkpoint of {run_dir} does not match its {CONFIG_FILE}: {str(err).splitlines()[0]}"
         ) from None
-    return generator.to(resolve_device(device)).eval()
+    return config, generator.to(resolve_device(device)).eval()
 
 
-def generate(generator: nn.Module, n: int, seed: int | None = None) -> Tensor:
-    """``n`` samples from ``generator`` on its device, shape ``(n, dim)``."""
+def load_generator(run_dir: str | Path, device: str = "auto") -> nn.Module:
+    """The generator of a finished run, from its newest checkpoint, in eval mode."""
+    return load_run(run_dir, device)[1]
+
+
+def generate(generator: nn.Module, n: int, seed: int | None = None, batch_size: int = 1000) -> Tensor:
+    """``n`` samples from ``generator`` on its device, shape ``(n, dim)`` or ``(n, C, H, W)``, made ``batch_size``
+    at a time so that memory stays bounded."""
     if n < 1:
         raise UsageError(f"number of samples must be >= 1, got {n}")
     if seed is not None:
         torch.manual_seed(seed)
     device = next(generator.parameters()).device
     with torch.no_grad():
-        return generator(sample_latent(generator, n, device))
+        return torch.cat(
+            [
+                generator(sample_latent(generator, min(batch_size, n - start), device))
+                for start in range(0, n, batch_size)
+            ]
+        )

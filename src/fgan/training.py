@@ -23,6 +23,8 @@ import random
 import signal
 import sys
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -241,6 +243,17 @@ class Trainer:
         self._pending: list[Tensor] = []
         self._interrupted = False
         self._saved_step: int | None = None
+        self._callbacks: list[tuple[int, Callable[[Trainer], None]]] = []
+
+    def add_callback(self, every: int, callback: Callable[[Trainer], None]) -> None:
+        """Call ``callback(trainer)`` after every ``every``-th step (image grids, snapshots, evaluations).
+
+        The callback runs between steps with both networks in training mode; one that switches a network to
+        eval mode (to generate, say) must switch it back.
+        """
+        if every < 1:
+            raise UsageError(f"a callback needs every >= 1, got {every}")
+        self._callbacks.append((every, callback))
 
     def _lr_factor(self, step: int) -> float:
         """The learning-rate multiplier at ``step``: 1, or falling linearly to 0 at ``config.steps`` (and staying 0
@@ -332,11 +345,12 @@ class Trainer:
             raise KeyboardInterrupt
         self._interrupted = True
 
-    def train(self, steps: int | None = None) -> StepMetrics:
+    def train(self, steps: int | None = None, time_limit: float | None = None) -> StepMetrics:
         """Run ``steps`` more steps (default: up to ``config.steps``) and return the per-step history.
 
-        On SIGINT (in the main thread) the current step is finished, a checkpoint written (with a run folder) and
-        KeyboardInterrupt raised; ``last_checkpoint`` names the file.
+        ``time_limit`` (seconds) ends training at the first step boundary after that much wall time, for training
+        under a time budget. On SIGINT (in the main thread) the current step is finished, a checkpoint written
+        (with a run folder) and KeyboardInterrupt raised; ``last_checkpoint`` names the file.
         """
         target = self.config.steps if steps is None else self.step + steps
         update = self.single_step if self.config.update == "single-step" else self.alternating_step
@@ -346,9 +360,10 @@ class Trainer:
         in_main_thread = threading.current_thread() is threading.main_thread()
         previous_handler = signal.signal(signal.SIGINT, self._on_sigint) if in_main_thread else None
         self._interrupted = False
+        deadline = math.inf if time_limit is None else time.monotonic() + time_limit
         try:
             with tqdm(total=target, initial=self.step, disable=not show, unit="step", dynamic_ncols=True) as bar:
-                while self.step < target and not self._interrupted:
+                while self.step < target and not self._interrupted and time.monotonic() < deadline:
                     self._pending.append(update())
                     for scheduler in self.schedulers:
                         scheduler.step()
@@ -356,6 +371,9 @@ class Trainer:
                     if self.step % self.config.log_every == 0 or self.step == target:
                         self._flush()
                         bar.set_postfix(estimate=f"{self.history.bound[-1]:.4f}")
+                    for every, callback in self._callbacks:
+                        if self.step % every == 0:
+                            callback(self)
                     if self.config.checkpoint_every and self.step % self.config.checkpoint_every == 0:
                         self.save()
                     bar.update(1)

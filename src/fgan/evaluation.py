@@ -1,0 +1,98 @@
+"""Evaluating generators of images: the Parzen-window log-likelihood of the test set (the paper's Table 4 metric)
+and the classifier-feature metrics (Fréchet distance, two-sample test accuracy, class balance).
+
+Protocol (Goodfellow et al. 2014, followed by the f-GAN paper): a Gaussian kernel density is fitted to
+``n_samples`` (10,000) generated images; its bandwidth is the one of :data:`fgan.parzen.DEFAULT_SIGMAS` with the best
+mean log-likelihood on a validation set of ``n_validation`` training images (drawn with ``seed``); the score is the
+mean log-likelihood of the whole test split, with its standard error. The reference row fits the same density to
+real training images (those outside the validation set, at most ``n_samples``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from fgan.errors import UsageError
+from fgan.features import FeatureMetrics, feature_metrics, load_or_train_classifier
+from fgan.images import ImageData, get_image_dataset, is_image_data
+from fgan.parzen import ParzenResult, parzen_evaluate
+
+METRICS = ("kde", "features")
+#: Training images held out to choose the Parzen bandwidth.
+N_VALIDATION = 1000
+
+
+@dataclass
+class EvaluationData:
+    """The splits an evaluation needs, at the resolution of the run: validation images for the bandwidth, the
+    reference images (training images outside the validation set) and the test split."""
+
+    name: str
+    train: ImageData
+    test: ImageData
+    validation: Tensor
+    reference: Tensor
+    note: str | None
+
+
+def evaluation_data(
+    name: str,
+    image_size: int | None = None,
+    data_dir: str | None = None,
+    n_validation: int = N_VALIDATION,
+    n_reference: int = 10_000,
+    seed: int = 0,
+) -> EvaluationData:
+    """The training and test splits of data set ``name`` (mnist, fashion-mnist or digits), resized to
+    ``image_size`` when given, with a seeded validation set of ``n_validation`` training images and up to
+    ``n_reference`` other training images as the reference sample."""
+    if not is_image_data(name) or name.startswith("folder:"):
+        raise UsageError(f"evaluation needs a data set with a test split (mnist, fashion-mnist, digits), not {name!r}")
+    train = get_image_dataset(name, "train", data_dir)
+    test = get_image_dataset(name, "test", data_dir)
+    if image_size is not None:
+        train, test = train.resized(image_size), test.resized(image_size)
+    if not 1 <= n_validation < len(train):
+        raise UsageError(f"validation size must be in [1, {len(train) - 1}], got {n_validation}")
+    order = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))
+    images = train.float_images()
+    validation = images[order[:n_validation]]
+    reference = images[order[n_validation : n_validation + n_reference]]
+    return EvaluationData(name, train, test, validation, reference, train.note)
+
+
+def parzen_score(samples: Tensor, data: EvaluationData) -> ParzenResult:
+    """The Parzen-window log-likelihood of ``data``'s test split under a kernel density on ``samples``."""
+    return parzen_evaluate(samples, data.test.float_images(), data.validation)
+
+
+def feature_classifier(data: EvaluationData, seed: int = 0) -> tuple[nn.Module, float]:
+    """fgan's own CNN classifier of the data set, trained on its training split (cached) and its test accuracy."""
+    if data.train.labels is None or data.test.labels is None:
+        raise UsageError(f"the feature metrics need labels, which {data.name} lacks")
+    classifier, accuracy, _ = load_or_train_classifier(
+        f"{data.name}-{'x'.join(map(str, data.train.shape))}",
+        data.train.float_images(),
+        data.train.labels,
+        data.test.float_images(),
+        data.test.labels,
+        seed=seed,
+    )
+    return classifier, accuracy
+
+
+def feature_scores(samples: Tensor, data: EvaluationData, classifier: nn.Module, seed: int = 0) -> FeatureMetrics:
+    """Fréchet distance, two-sample test accuracy and class balance of ``samples`` against the test split."""
+    return feature_metrics(classifier, samples, data.test.float_images(), seed=seed)
+
+
+def check_shape(samples: Tensor, data: EvaluationData) -> None:
+    """Samples must have the shape of the data set's images."""
+    if tuple(samples.shape[1:]) != tuple(data.test.shape):
+        raise UsageError(
+            f"generated images have shape {tuple(samples.shape[1:])}, the {data.name} test images "
+            f"{tuple(data.test.shape)}"
+        )
