@@ -116,14 +116,6 @@ def test_classifier_is_cached_and_retrained_for_other_data_or_a_damaged_file(dat
     assert torch.load(path, weights_only=True)["key"] == "blobs"
 
 
-def test_the_default_cache_follows_the_environment(monkeypatch, tmp_path) -> None:
-    monkeypatch.setenv("FGAN_CACHE_DIR", str(tmp_path / "own"))
-    assert features.default_cache_dir() == tmp_path / "own"
-    monkeypatch.delenv("FGAN_CACHE_DIR")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert features.default_cache_dir() == tmp_path / "xdg" / "fgan"
-
-
 def test_real_against_real_is_indistinguishable_and_a_single_class_is_not(data, trained) -> None:
     model, _ = trained
     test_images = data[2]

@@ -13,7 +13,7 @@ from PIL import Image
 from fgan.cli import main
 from fgan.idx import write_idx
 from fgan.runner import load_generator
-from fgan.training import Trainer, TrainConfig
+from fgan.training import TrainConfig, Trainer
 
 QUICK = ["--batch-size", "32", "--quiet", "--device", "cpu"]
 
@@ -213,6 +213,12 @@ def test_reproduce_mnist_writes_table_grids_and_reference_row(fake_mnist, tmp_pa
     assert all(np.isfinite(row["parzen_mean"]) for row in rows)
     assert (out / "grids.png").read_bytes()[:4] == b"\x89PNG"
     assert (out / "runs" / "gan" / "plots" / "samples.png").exists()
+    assert main([*command, *arguments, "--divergence", "js", "--resume"]) == 0
+    resumed = json.loads((out / "table.json").read_text())["rows"]
+    assert [row["divergence"] for row in resumed] == ["gan", "kl", "js", "real training images"]
+    assert resumed[:2] == rows[:2]  # kept, not trained again (the wall times would differ)
+    assert main([*command, *arguments, "--resume", "--lr", "0.001"]) == 2
+    assert "other settings (train)" in _error_line(capsys)
     assert main([*command, "--minutes", "1", "--out", str(tmp_path / "other"), *QUICK]) == 2
     assert "not both" in _error_line(capsys)
 

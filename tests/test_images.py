@@ -18,6 +18,7 @@ import torch
 from PIL import Image
 
 from fgan import images
+from fgan.cache import cache_dir
 from fgan.data import Sampler
 from fgan.errors import UsageError
 from fgan.idx import write_idx
@@ -25,7 +26,6 @@ from fgan.images import (
     FolderImages,
     ImageData,
     ImageSampler,
-    cache_dir,
     candidate_dirs,
     download_dataset,
     get_image_dataset,
@@ -109,15 +109,6 @@ def test_image_data_resized_and_properties() -> None:
 
 
 # --- Lookup of MNIST and Fashion-MNIST ---------------------------------------------------------------------------
-
-
-def test_cache_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    assert cache_dir() == tmp_path / "cache"
-    monkeypatch.delenv("FGAN_CACHE_DIR")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert cache_dir() == tmp_path / "xdg" / "fgan"
-    monkeypatch.delenv("XDG_CACHE_HOME")
-    assert cache_dir() == Path.home() / ".cache" / "fgan"
 
 
 def test_candidate_dirs_order(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -47,7 +47,7 @@ from fgan.runner import (
     save_grid,
     train_run,
 )
-from fgan.runs import CONFIG_FILE, prepare_run_dir, write_json
+from fgan.runs import CONFIG_FILE, prepare_run_dir, read_config, write_json
 from fgan.training import (
     DEVICES,
     LR_SCHEDULES,
@@ -355,6 +355,11 @@ def build_parser() -> argparse.ArgumentParser:
     mnist.add_argument("--download", action="store_true", help="fetch the data set when not found")
     mnist.add_argument("--out", type=Path, help="output folder (default: a new folder under runs/)")
     mnist.add_argument("--force", action="store_true", help="overwrite an output folder that holds results")
+    mnist.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the experiment in --out with its settings: divergences already scored are kept",
+    )
     mnist.add_argument("--json", action="store_true", help="print the rows as JSON")
     _add_training_options(mnist, table4.default_config())
     parser.command_parsers = {
@@ -593,6 +598,24 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
         )
 
 
+def _check_same_experiment(out: Path, meta: dict[str, Any]) -> None:
+    """An experiment continues only with the settings it started with; more divergences may be added, and the
+    device and progress display may change."""
+    saved = read_config(out)
+
+    def settings(values: dict[str, Any]) -> dict[str, Any]:
+        train = {key: value for key, value in values.get("train", {}).items() if key not in ("quiet", "device")}
+        return {**{key: value for key, value in values.items() if key != "divergences"}, "train": train}
+
+    current = settings(json.loads(json.dumps(meta)))
+    changed = [key for key, value in current.items() if settings(saved).get(key) != value]
+    if changed:
+        raise UsageError(
+            f"the experiment in {out} was started with other settings ({', '.join(changed)}); "
+            "give the same options, or a new --out"
+        )
+
+
 def cmd_reproduce_mnist(args: argparse.Namespace) -> None:
     divergences = [get_divergence(name).name for name in (args.divergence or table4.TABLE4_DIVERGENCES)]
     config = _training_config(args, table4.default_config())
@@ -601,7 +624,8 @@ def cmd_reproduce_mnist(args: argparse.Namespace) -> None:
             raise UsageError("give the budget as --steps or --minutes, not both")
         config = replace(config, steps=10**9, checkpoint_every=0)
     config.validate()
-    out = prepare_run_dir(args.out or _default_out(f"table4-{args.dataset}"), force=args.force)
+    if args.resume and args.out is None:
+        raise UsageError("--resume needs the --out folder of the experiment to continue")
     say = (lambda message: None) if args.json or args.quiet else _note
     data = evaluation_data(args.dataset, data_dir=args.data_dir)
     if data.note:
@@ -615,9 +639,22 @@ def cmd_reproduce_mnist(args: argparse.Namespace) -> None:
         "train": asdict(config),
         "data_note": data.note,
     }
+    if args.resume:
+        _check_same_experiment(args.out, meta)
+    out = prepare_run_dir(args.out or _default_out(f"table4-{args.dataset}"), force=args.force or args.resume)
     write_json(out / CONFIG_FILE, meta)
     rows, accuracy = table4.run_table4(
-        args.dataset, divergences, config, out, data, args.minutes, args.data_dir, args.n_samples, say
+        args.dataset,
+        divergences,
+        config,
+        out,
+        data,
+        minutes=args.minutes,
+        data_dir=args.data_dir,
+        n_samples=args.n_samples,
+        force=args.force,
+        progress=say,
+        resume=args.resume,
     )
     table4.write_outputs(rows, accuracy, meta, out)
     if args.json:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import warnings
 from collections.abc import Iterator
@@ -34,6 +33,7 @@ import torch
 from scipy.linalg import LinAlgWarning, sqrtm
 from torch import Tensor, nn
 
+from fgan.cache import cache_dir
 from fgan.errors import require
 from fgan.runs import atomic_write
 from fgan.training import resolve_device
@@ -244,15 +244,6 @@ def train_classifier(
     return model, accuracy(model, test_x, test_y, batch_size, device)
 
 
-def default_cache_dir() -> Path:
-    """The user's fgan cache: ``$FGAN_CACHE_DIR``, else ``$XDG_CACHE_HOME/fgan``, else ``~/.cache/fgan``."""
-    if os.environ.get("FGAN_CACHE_DIR"):
-        return Path(os.environ["FGAN_CACHE_DIR"]).expanduser()
-    if os.environ.get("XDG_CACHE_HOME"):
-        return Path(os.environ["XDG_CACHE_HOME"]).expanduser() / "fgan"
-    return Path.home() / ".cache" / "fgan"
-
-
 def cache_file(key: str, tensors: list[Tensor], options: dict[str, Any], cache: str | Path | None) -> Path:
     """``<cache>/classifiers/<key>-<hash>.pt``, the hash (12 hex digits) covering the SHA-256 of the data (shapes,
     dtypes and bytes of every tensor), :data:`ARCHITECTURE_VERSION` and the training options (seed included)."""
@@ -264,7 +255,7 @@ def cache_file(key: str, tensors: list[Tensor], options: dict[str, Any], cache: 
         {"data": data.hexdigest(), "version": ARCHITECTURE_VERSION, "options": options}, sort_keys=True
     )
     digest = hashlib.sha256(fingerprint.encode()).hexdigest()[:12]
-    return Path(cache if cache is not None else default_cache_dir()) / "classifiers" / f"{key}-{digest}.pt"
+    return Path(cache if cache is not None else cache_dir()) / "classifiers" / f"{key}-{digest}.pt"
 
 
 def load_cached_classifier(path: Path, device: torch.device) -> tuple[FeatureClassifier, float] | None:
@@ -295,7 +286,7 @@ def load_or_train_classifier(
     """The classifier of :func:`train_classifier` for this data and these options, from the cache when it holds
     one, else trained and saved there; with its test accuracy and the cache file's path.
 
-    The file is ``<cache>/classifiers/<key>-<hash>.pt`` (``cache`` defaults to :func:`default_cache_dir`), the
+    The file is ``<cache>/classifiers/<key>-<hash>.pt`` (``cache`` defaults to :func:`fgan.cache.cache_dir`), the
     hash covering all four data tensors, :data:`ARCHITECTURE_VERSION` and the options (with their defaults), so
     changed data or options train a new classifier. It is a plain dict (state_dict, constructor args, test
     accuracy, key, options), written atomically and loaded weights-only; a damaged file is retrained and replaced.

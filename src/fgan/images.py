@@ -42,6 +42,7 @@ from PIL import Image, ImageOps
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 
+from fgan.cache import cache_dir
 from fgan.errors import UsageError
 from fgan.idx import read_idx
 from fgan.runs import atomic_write
@@ -174,16 +175,6 @@ class ImageData:
 
 
 # --- MNIST and Fashion-MNIST -------------------------------------------------------------------------------------
-
-
-def cache_dir() -> Path:
-    """The user's fgan cache: ``$FGAN_CACHE_DIR``, else ``$XDG_CACHE_HOME/fgan``, else ``~/.cache/fgan``; downloaded
-    data sets live in its ``data/NAME`` subfolder."""
-    if os.environ.get("FGAN_CACHE_DIR"):
-        return Path(os.environ["FGAN_CACHE_DIR"])
-    if os.environ.get("XDG_CACHE_HOME"):
-        return Path(os.environ["XDG_CACHE_HOME"]) / "fgan"
-    return Path.home() / ".cache" / "fgan"
 
 
 def _check_idx_name(name: str) -> None:

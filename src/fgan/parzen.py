@@ -125,14 +125,14 @@ def _sample_blocks(samples: Tensor, sample_chunk: int, device: torch.device) -> 
     return blocks
 
 
-def _block_logsumexp(points: Tensor, block: Tensor, block_norms: Tensor, scales: Tensor) -> Tensor:
+def _block_logsumexp(points: Tensor, point_norms: Tensor, block: Tensor, block_norms: Tensor, scales: Tensor) -> Tensor:
     r"""``logsumexp_i(-c_k ||x - s_i||²)`` over one block of samples for each ``c_k = 1/(2σ_k²)``, shape ``(k, P)``.
 
     With ``D = max(||x||² + ||s||² - 2 x·s, 0)`` and its row minimum ``m``, the result is
     ``-c_k m + log Σ_i exp(-c_k (D_i - m))``; the sum holds a term ``exp(0) = 1``, so its log is finite.
     """
     distances = torch.addmm(block_norms.unsqueeze(0), points, block.T, alpha=-2.0)
-    distances.add_(points.square().sum(dim=1, keepdim=True)).clamp_(min=0.0)
+    distances.add_(point_norms.unsqueeze(1)).clamp_(min=0.0)
     nearest = distances.amin(dim=1, keepdim=True)
     distances.sub_(nearest)
     sums = torch.stack([distances.mul(-scale).exp_().sum(dim=1) for scale in scales.tolist()])
@@ -150,9 +150,10 @@ def _log_density(
     result = torch.empty(len(sigmas), len(points), dtype=torch.float64)
     for start in range(0, len(points), chunk_size):
         chunk = points[start : start + chunk_size].to(device=device, dtype=torch.float64)
+        chunk_norms = chunk.square().sum(dim=1)
         total = torch.full((len(sigmas), len(chunk)), -math.inf, dtype=torch.float64, device=device)
         for block, block_norms in blocks:
-            total = torch.logaddexp(total, _block_logsumexp(chunk, block, block_norms, scales))
+            total = torch.logaddexp(total, _block_logsumexp(chunk, chunk_norms, block, block_norms, scales))
         result[:, start : start + len(chunk)] = (total - normaliser.unsqueeze(1)).cpu()
     return result
 

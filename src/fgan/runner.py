@@ -31,6 +31,7 @@ from fgan.plotting import plot_samples, plot_training_curves
 from fgan.runs import (
     CONFIG_FILE,
     PLOT_DIR,
+    SAMPLES_DIR,
     load_latest_checkpoint,
     prepare_run_dir,
     read_config,
@@ -45,7 +46,6 @@ PLOT_SAMPLES = 4000
 GRID_SAMPLES = 64
 #: The seed of the fixed latent codes behind every grid of a run (drawn without touching the training RNG).
 GRID_SEED = 1234
-SAMPLES_DIR = "samples"
 #: Training defaults for the synthetic data sets (``fgan train``): Algorithm 1 with Adam at 1e-3, falling linearly.
 SYNTHETIC_TRAINING = TrainConfig(
     steps=5000, batch_size=512, lr_generator=1e-3, lr_critic=1e-3, lr_schedule="linear", checkpoint_every=1000

@@ -28,6 +28,8 @@ CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"
 CHECKPOINT_DIR = "checkpoints"
 PLOT_DIR = "plots"
+#: Image runs: grids of samples during training.
+SAMPLES_DIR = "samples"
 
 
 def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
@@ -70,7 +72,7 @@ def prepare_run_dir(path: str | Path, force: bool = False) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     if force:
         (path / METRICS_FILE).unlink(missing_ok=True)
-        for old in sorted((path / CHECKPOINT_DIR).glob("step-*.pt")):
+        for old in [*(path / CHECKPOINT_DIR).glob("step-*.pt"), *(path / SAMPLES_DIR).glob("step-*.png")]:
             old.unlink()
     return path
 

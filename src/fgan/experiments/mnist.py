@@ -8,6 +8,7 @@ images under the same protocol (see :mod:`fgan.evaluation`).
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
@@ -26,6 +27,8 @@ from fgan.training import NonFiniteError, TrainConfig
 TABLE4_DIVERGENCES = ("gan", "kl", "reverse-kl", "pearson", "neyman", "hellinger", "jeffrey", "js", "tv")
 DATASETS = ("mnist", "fashion-mnist")
 REFERENCE = "real training images"
+#: A finished divergence's row, in its run folder; ``resume`` reuses it.
+SCORE_FILE = "score.json"
 
 
 @dataclass
@@ -84,7 +87,8 @@ def train_and_score(
     n_samples: int = 10_000,
     force: bool = False,
 ) -> ImageRow:
-    """Train the paper's MNIST pair under ``divergence`` into ``out`` and score 10,000 of its samples."""
+    """Train the paper's MNIST pair under ``divergence`` into ``out``, score ``n_samples`` of its samples and keep
+    the row in ``out/score.json``."""
     run = RunConfig(
         data=dataset,
         divergence=divergence,
@@ -97,13 +101,16 @@ def train_and_score(
     try:
         trainer = train_run(run, out, force=force, time_limit=None if minutes is None else 60.0 * minutes)
     except NonFiniteError as err:
-        return ImageRow(divergence, 0, time.perf_counter() - start, f"diverged: {err}")
+        row = ImageRow(divergence, 0, time.perf_counter() - start, f"diverged: {err}")
+        write_json(out / SCORE_FILE, asdict(row))
+        return row
     seconds = time.perf_counter() - start
     generator = trainer.generator.eval()
     samples = generate(generator, n_samples, seed=config.seed).cpu()
     bound = trainer.history.bound[-1] if trainer.history.bound else None
-    row = ImageRow(divergence, trainer.step, seconds, "trained", final_bound=bound)
-    return _score(row, samples, data, classifier)
+    row = _score(ImageRow(divergence, trainer.step, seconds, "trained", final_bound=bound), samples, data, classifier)
+    write_json(out / SCORE_FILE, asdict(row))
+    return row
 
 
 def run_table4(
@@ -117,18 +124,37 @@ def run_table4(
     n_samples: int = 10_000,
     force: bool = False,
     progress: Callable[[str], None] | None = None,
+    resume: bool = False,
 ) -> tuple[list[ImageRow], float]:
-    """Every divergence's row, then the reference row; and the feature classifier's test accuracy."""
+    """Every divergence's row, then the reference row; and the feature classifier's test accuracy.
+
+    With ``resume``, a divergence whose run folder holds a finished row (``score.json``) is not trained again, and
+    one without is trained afresh.
+    """
     say = progress or (lambda message: None)
     say(f"feature classifier for {dataset} (trained once, then cached)")
     classifier, accuracy = feature_classifier(data)
     rows = []
     for index, name in enumerate(divergences, start=1):
         budget = f"{minutes:g} min" if minutes is not None else f"{config.steps} steps"
+        finished = out / "runs" / name / SCORE_FILE
+        if resume and finished.is_file():
+            say(f"[{index}/{len(divergences)}] {name}: finished before, kept")
+            rows.append(ImageRow(**json.loads(finished.read_text())))
+            continue
         say(f"[{index}/{len(divergences)}] {name}: {budget}")
         rows.append(
             train_and_score(
-                dataset, name, config, out / "runs" / name, data, classifier, minutes, data_dir, n_samples, force
+                dataset,
+                name,
+                config,
+                out / "runs" / name,
+                data,
+                classifier,
+                minutes,
+                data_dir,
+                n_samples,
+                force or resume,
             )
         )
     say("reference: real training images")
