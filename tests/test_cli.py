@@ -129,7 +129,7 @@ BAD_INPUTS = [
     (["reproduce", "gaussian-mixture", "--divergence", "nope"], "unknown divergence"),
     (["reproduce", "gaussian-mixture", "--mixture", "0.5:0:1,x"], "malformed mixture"),
     (["reproduce", "gaussian-mixture", "--steps", "-1"], "--steps"),
-    (["reproduce", "mnist"], "invalid choice"),
+    (["reproduce", "cifar"], "invalid choice"),
     (["sample", "/nonexistent/run", "--out", "x.npy"], "not a run folder"),
     (["frobnicate"], "invalid choice"),
     ([], "required"),
