@@ -8,10 +8,13 @@ losses), :mod:`fgan.training` (Algorithm 1 and alternating updates), :mod:`fgan.
 :mod:`fgan.models` (generators and critics), :mod:`fgan.quadrature` (exact divergences of 1-D densities),
 :mod:`fgan.runs` (the run folder), :mod:`fgan.estimation` (divergence estimation from samples),
 :mod:`fgan.gaussians` (exact divergences between Gaussians), :mod:`fgan.custom` (divergences from any convex f),
-:mod:`fgan.idx` (IDX files), :mod:`fgan.cli` (the command line).
+:mod:`fgan.idx` (IDX files), :mod:`fgan.images` (MNIST, Fashion-MNIST, digits, image folders),
+:mod:`fgan.image_models` (the paper's MNIST pair, DCGAN), :mod:`fgan.grids` (image grids), :mod:`fgan.parzen`
+(Parzen-window log-likelihood), :mod:`fgan.features` (classifier-feature metrics), :mod:`fgan.evaluation`
+(scoring image runs), :mod:`fgan.runner` (runs from a config), :mod:`fgan.cli` (the command line).
 """
 
-from fgan import data, models
+from fgan import data, image_models, images, models
 from fgan.divergences import Divergence, get_divergence, list_divergences, register_divergence
 from fgan.errors import UsageError
 from fgan.estimation import DivergenceEstimate, EstimateConfig, estimate_divergence
@@ -32,6 +35,8 @@ __all__ = [
     "estimate_divergence",
     "generator_loss",
     "get_divergence",
+    "image_models",
+    "images",
     "list_divergences",
     "models",
     "register_divergence",

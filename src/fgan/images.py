@@ -14,8 +14,8 @@ Where MNIST and Fashion-MNIST are looked for (see :func:`candidate_dirs`), in th
 
 A folder holds a split when it has both ``{prefix}-images-idx3-ubyte`` and ``{prefix}-labels-idx1-ubyte``, each
 plain or with ``.gz``; the prefix is ``train`` for the training split and ``t10k`` for the test split. The full
-training split in any folder beats a 5,000-image ``train5k`` subset (as in ``/work/shared/data/mnist``), which is
-used only when no folder has the full split, and then with a note saying so.
+training split in any folder beats a ``train5k`` subset (a 5,000-image part of it, as some course materials ship),
+which is used only when no folder has the full split, and then with a note saying so.
 
 Downloads (``download=True``, ``--download``) go to ``data_dir`` when given, else ``$FGAN_DATA_DIR/NAME``, else
 ``cache_dir()/data/NAME``; every file is checked against its published SHA-256 before it is moved into place.
