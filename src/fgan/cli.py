@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
+from fgan.conjugate_plot import default_t_range, dense_slopes, envelope_gap, plot_conjugate
 from fgan.data import PAPER_MIXTURE, SYNTHETIC_DATA, parse_mixture
 from fgan.divergences import (
     EXAMPLE_DIVERGENCES,
@@ -29,6 +31,7 @@ from fgan.estimation import CI_METHODS, EstimateConfig, estimate_divergence, loa
 from fgan.evaluation import METRICS, N_VALIDATION, evaluation_data, feature_classifier, feature_scores, parzen_score
 from fgan.evaluation import check_shape as check_sample_shape
 from fgan.experiments import mnist as table4
+from fgan.experiments import modes as mode_experiment
 from fgan.experiments.estimation import ESTIMATED, PAIRS, format_rows, run_estimation
 from fgan.experiments.gaussian_mixture import default_config, fit_one, format_table, write_outputs
 from fgan.images import IMAGE_DATA, is_image_data
@@ -48,6 +51,7 @@ from fgan.runner import (
     train_run,
 )
 from fgan.runs import CONFIG_FILE, prepare_run_dir, read_config, write_json
+from fgan.snapshots import SnapshotRecorder, write_snapshots
 from fgan.training import (
     DEVICES,
     LR_SCHEDULES,
@@ -249,6 +253,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=RunConfig.sample_every,
         help="write a grid of samples every N steps",
     )
+    train.add_argument(
+        "--snapshots",
+        type=int,
+        metavar="K",
+        help="1-D mixtures: K snapshots of p, q_θ, the critic and the optimal critic during training "
+        "(plots/dynamics.png and .gif)",
+    )
     model_defaults = ModelConfig()
     models = train.add_argument_group("models")
     models.add_argument(
@@ -323,6 +334,15 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--device", choices=DEVICES, default="cpu", help="device to generate on")
     evaluate.add_argument("--json", action="store_true", help="print the result as JSON")
 
+    plot = commands.add_parser("plot", help="draw the pictures that explain f-GAN")
+    figures = plot.add_subparsers(dest="figure", required=True, parser_class=_Parser)
+    conjugate = figures.add_parser(
+        "conjugate", help="f* as the upper envelope of the lines t -> u t - f(u), with dom f* and g_f"
+    )
+    conjugate.add_argument("--divergence", default="kl", help="divergence name (see `fgan divergences`)")
+    conjugate.add_argument("--out", type=Path, default=Path("conjugate.png"), help="output file: .png or .svg")
+    conjugate.add_argument("--lines", type=_positive_int, default=25, help="number of lines (slopes u) drawn")
+
     reproduce = commands.add_parser("reproduce", help="reproduce an experiment of the paper")
     experiments = reproduce.add_subparsers(dest="experiment", required=True, parser_class=_Parser)
     estimation = experiments.add_parser("estimation", help="the variational estimate against the truth, Gaussians")
@@ -343,6 +363,13 @@ def build_parser() -> argparse.ArgumentParser:
     mixture.add_argument("--out", type=Path, help="output folder (default: a new folder under runs/)")
     mixture.add_argument("--force", action="store_true", help="overwrite an output folder that holds results")
     mixture.add_argument("--json", action="store_true", help="print the rows as JSON")
+    mixture.add_argument(
+        "--snapshots",
+        type=int,
+        default=6,
+        metavar="K",
+        help="K snapshots of the training dynamics per divergence (dynamics-NAME.png and .gif)",
+    )
     _add_training_options(mixture, default_config())
     mnist = experiments.add_parser("mnist", help="Section 4.2, Table 4: the paper's MNIST models, Parzen scores")
     mnist.add_argument("--dataset", choices=table4.DATASETS, default="mnist", help="data set")
@@ -362,6 +389,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mnist.add_argument("--json", action="store_true", help="print the rows as JSON")
     _add_training_options(mnist, table4.default_config())
+    modes = experiments.add_parser("modes", help="mode seeking against mass covering: ring and grid, per divergence")
+    modes.add_argument(
+        "--dataset", action="append", choices=mode_experiment.DATASETS, help="repeatable; default ring and grid"
+    )
+    modes.add_argument(
+        "--divergence", action="append", help=f"repeatable; default {', '.join(mode_experiment.MODE_DIVERGENCES)}"
+    )
+    modes.add_argument(
+        "--seeds", type=int, nargs="+", default=list(mode_experiment.SEEDS), help="one run per seed and divergence"
+    )
+    modes.add_argument(
+        "--samples", type=_positive_int, default=mode_experiment.DEFAULT_SAMPLES, help="generated samples scored"
+    )
+    modes.add_argument("--out", type=Path, help="output folder (default: a new folder under runs/)")
+    modes.add_argument("--force", action="store_true", help="overwrite an output folder that holds results")
+    modes.add_argument("--json", action="store_true", help="print the rows as JSON")
+    _add_training_options(modes, mode_experiment.default_config())
     parser.command_parsers = {
         "divergences": divergences,
         "train": train,
@@ -370,6 +414,8 @@ def build_parser() -> argparse.ArgumentParser:
         ("reproduce", "estimation"): estimation,
         ("reproduce", "gaussian-mixture"): mixture,
         ("reproduce", "mnist"): mnist,
+        ("reproduce", "modes"): modes,
+        ("plot", "conjugate"): conjugate,
         "evaluate": evaluate,
     }
     for command_parser in parser.command_parsers.values():
@@ -395,7 +441,7 @@ def _explicit_options(argv: list[str]) -> set[str]:
     for command_parser in shadow.command_parsers.values():
         for action in _option_actions(command_parser).values():
             action.default = argparse.SUPPRESS
-    return set(vars(shadow.parse_args(argv))) - {"command", "experiment", "run"}
+    return set(vars(shadow.parse_args(argv))) - {"command", "experiment", "figure", "run"}
 
 
 def _config_value(where: str, raw: Any, action: argparse.Action) -> Any:
@@ -469,6 +515,7 @@ def _new_run_config(args: argparse.Namespace) -> RunConfig:
         image_size=args.image_size,
         channels=args.channels,
         sample_every=args.sample_every,
+        snapshots=args.snapshots,
     )
 
 
@@ -538,6 +585,7 @@ def cmd_reproduce_gaussian_mixture(args: argparse.Namespace) -> None:
         raise UsageError("the mixture must be one-dimensional")
     config = _training_config(args, default_config())
     config.validate()
+    SnapshotRecorder(args.snapshots, config.steps)  # a bad count is refused before any output is written
     out = prepare_run_dir(args.out or _default_out("gaussian-mixture"), force=args.force)
     write_json(
         out / CONFIG_FILE,
@@ -552,13 +600,18 @@ def cmd_reproduce_gaussian_mixture(args: argparse.Namespace) -> None:
     for index, name in enumerate(divergences, start=1):
         if not args.json and not args.quiet:
             print(f"[{index}/{len(divergences)}] {name}: {config.steps} steps ...", file=sys.stderr, flush=True)
-        rows.append(fit_one(mixture, name, config))
+        recorder = SnapshotRecorder(args.snapshots, config.steps)
+        rows.append(fit_one(mixture, name, config, recorder))
+        write_snapshots(recorder.snapshots, out / "dynamics" / name, name)
     write_outputs(mixture, rows, out)
     if args.json:
         print(json.dumps([asdict(row) for row in rows], indent=2))
     else:
         print(format_table(rows))
-        print(f"\nwritten: {out / 'table.md'}, {out / 'table.json'}, {out / 'fits.png'}")
+        print(
+            f"\nwritten: {out / 'table.md'}, {out / 'table.json'}, {out / 'fits.png'}, "
+            f"{out / 'dynamics'}/NAME/dynamics.png and .gif"
+        )
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
@@ -664,6 +717,39 @@ def cmd_reproduce_mnist(args: argparse.Namespace) -> None:
         print(f"\nwritten: {out / 'table.md'}, {out / 'table.json'}, {out / 'grids.png'}")
 
 
+def cmd_reproduce_modes(args: argparse.Namespace) -> None:
+    datasets = args.dataset or list(mode_experiment.DATASETS)
+    divergences = mode_experiment.check_names(datasets, args.divergence or mode_experiment.MODE_DIVERGENCES)
+    config = _training_config(args, mode_experiment.default_config())
+    config.validate()
+    out = prepare_run_dir(args.out or _default_out("modes"), force=args.force)
+    meta = {"experiment": "modes", "datasets": datasets, "divergences": divergences, "seeds": args.seeds}
+    write_json(out / CONFIG_FILE, {**meta, "samples": args.samples, "train": asdict(config)})
+    say = (lambda message: None) if args.json or args.quiet else _note
+    rows, samples = mode_experiment.run_modes(datasets, divergences, args.seeds, config, args.samples, say)
+    mode_experiment.write_outputs(rows, samples, out, meta)
+    if args.json:
+        print(json.dumps([asdict(row) for row in rows], indent=2))
+    else:
+        print((out / "table.md").read_text().rstrip())
+        print(
+            f"\nwritten: {out / 'table.md'}, {out / 'table.json'}, "
+            + ", ".join(str(out / f"modes-{dataset}.png") for dataset in datasets)
+        )
+
+
+def cmd_plot_conjugate(args: argparse.Namespace) -> None:
+    divergence = get_divergence(args.divergence)
+    path = plot_conjugate(divergence, args.out, lines=args.lines)
+    gap = envelope_gap(
+        divergence, torch.linspace(*default_t_range(divergence), 801, dtype=torch.float64), dense_slopes(divergence)
+    )
+    print(
+        f"wrote {path}: f* of {divergence.name} and the envelope of {args.lines} lines; largest gap between the "
+        f"numerical envelope and the closed form inside dom f*: {gap:.2e}"
+    )
+
+
 def cmd_estimate(args: argparse.Namespace) -> None:
     if args.p is None or args.q is None:
         raise UsageError("estimate needs --p FILE and --q FILE")
@@ -714,6 +800,8 @@ COMMANDS = {
     "estimate": cmd_estimate,
     ("reproduce", "estimation"): cmd_reproduce_estimation,
     ("reproduce", "mnist"): cmd_reproduce_mnist,
+    ("reproduce", "modes"): cmd_reproduce_modes,
+    ("plot", "conjugate"): cmd_plot_conjugate,
     "evaluate": cmd_evaluate,
 }
 
@@ -724,7 +812,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
-        key = (args.command, args.experiment) if args.command == "reproduce" else args.command
+        subcommand = {"reproduce": "experiment", "plot": "figure"}.get(args.command)
+        key = (args.command, getattr(args, subcommand)) if subcommand else args.command
         args.given = _explicit_options(argv)
         if args.config is not None:
             from_file = read_config_file(args.config, parser.command_parsers[key])

@@ -11,15 +11,18 @@ import matplotlib.pyplot as plt
 import torch
 from torch import Tensor
 
+from fgan.runs import atomic_write
 from fgan.training import StepMetrics
 
 
 def save_figure(figure: plt.Figure, path: Path) -> None:
-    """Lay out, write (creating the folder) and close a figure."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Lay out, write atomically (creating the folder; the format from the suffix) and close a figure."""
+    path = Path(path)
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    try:
+        atomic_write(path, lambda file: figure.savefig(file, format=path.suffix.lstrip(".").lower(), dpi=110))
+    finally:
+        plt.close(figure)
 
 
 def plot_training_curves(history: StepMetrics, path: Path, title: str = "") -> None:

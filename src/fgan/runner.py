@@ -22,7 +22,7 @@ from torch import Tensor, nn
 
 from fgan.data import Sampler, get_synthetic_data
 from fgan.divergences import get_divergence
-from fgan.errors import UsageError
+from fgan.errors import UsageError, require
 from fgan.grids import save_image_grid
 from fgan.image_models import IMAGE_MODELS, build_image_models
 from fgan.images import get_image_sampler, is_image_data
@@ -39,6 +39,7 @@ from fgan.runs import (
     truncate_metrics,
     write_json,
 )
+from fgan.snapshots import SNAPSHOT_DATA_MESSAGE, SnapshotRecorder, write_snapshots
 from fgan.training import TrainConfig, Trainer, resolve_device, seed_everything
 
 PLOT_SAMPLES = 4000
@@ -108,6 +109,7 @@ class RunConfig:
     channels: int | None = None
     sample_every: int = 500
     data_shape: list[int] | None = None
+    snapshots: int | None = None
 
     @property
     def is_image(self) -> bool:
@@ -133,6 +135,13 @@ def load_data(config: RunConfig, download: bool = False) -> tuple[Sampler, str |
     """The training data of a run and a note for the user (e.g. that a subset of the training split is used)."""
     if config.sample_every < 1:
         raise UsageError(f"sample every must be >= 1, got {config.sample_every}")
+    if config.snapshots is not None:
+        require(
+            [
+                (config.snapshots >= 1, f"snapshot count must be >= 1, got {config.snapshots}"),
+                (config.data.startswith("mixture"), SNAPSHOT_DATA_MESSAGE),
+            ]
+        )
     if not config.is_image:
         if config.image_size is not None or config.channels is not None:
             raise UsageError("--image-size and --channels apply to image data only")
@@ -261,7 +270,13 @@ def _generate_eval(generator: nn.Module, latent: Tensor) -> Tensor:
 
 
 def _train_and_plot(trainer: Trainer, config: RunConfig, time_limit: float | None = None) -> None:
-    """Train to the configured step (or the time limit), then draw plots/training.png and plots/samples.png."""
+    """Train to the configured step (or the time limit), then draw plots/training.png and plots/samples.png, and
+    with ``config.snapshots`` the training dynamics (plots/dynamics.png, .gif, snapshots.npz; over the steps
+    trained by this call, so a resumed run's frames start at its checkpoint)."""
+    recorder = None
+    if config.snapshots is not None:
+        recorder = SnapshotRecorder(config.snapshots, trainer.config.steps, start=trainer.step)
+        recorder.attach(trainer)
     if config.is_image:
         latent = fixed_latent(trainer.generator, GRID_SAMPLES, trainer.device)
         trainer.add_callback(
@@ -277,6 +292,8 @@ def _train_and_plot(trainer: Trainer, config: RunConfig, time_limit: float | Non
         save_grid(images, _grid_path(trainer))
         save_grid(images, run_dir / PLOT_DIR / "samples.png")
         return
+    if recorder is not None:
+        write_snapshots(recorder.snapshots, run_dir / PLOT_DIR, trainer.divergence.name)
     data = trainer.data
     plot_samples(
         generate(trainer.generator, PLOT_SAMPLES),

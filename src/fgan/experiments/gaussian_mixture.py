@@ -21,6 +21,7 @@ from fgan.objectives import variational_bound
 from fgan.plotting import plt, save_figure
 from fgan.quadrature import DEFAULT_GRID, best_gaussian_fit, f_divergence_1d, gaussian_log_density, make_grid
 from fgan.runs import write_json
+from fgan.snapshots import SnapshotRecorder
 from fgan.training import TrainConfig, Trainer, seed_everything
 
 COLUMNS = (
@@ -78,13 +79,18 @@ def estimate_bound(trainer: Trainer, samples: int = EVALUATION_SAMPLES) -> float
         return float(variational_bound(trainer.divergence, trainer.critic(real), trainer.critic(fake)))
 
 
-def fit_one(mixture: GaussianMixture, divergence_name: str, config: TrainConfig) -> FitRow:
-    """Train Q_θ under one divergence and compare it with the exact best fit."""
+def fit_one(
+    mixture: GaussianMixture, divergence_name: str, config: TrainConfig, recorder: SnapshotRecorder | None = None
+) -> FitRow:
+    """Train Q_θ under one divergence and compare it with the exact best fit; ``recorder`` takes snapshots of the
+    training dynamics."""
     divergence = get_divergence(divergence_name)
     seed_everything(config.seed)
     generator = LocationScaleGenerator(1)
     critic = MLPCritic(1, hidden=64, depth=2, activation="tanh")
     trainer = Trainer(generator, critic, mixture, divergence, config)
+    if recorder is not None:
+        recorder.attach(trainer)
     start = time.perf_counter()
     trainer.train()
     seconds = time.perf_counter() - start

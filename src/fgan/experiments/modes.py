@@ -1,0 +1,317 @@
+"""Which divergences seek modes and which cover mass, measured (``fgan reproduce modes``).
+
+The 2-D ring (8 modes) and grid (25 modes) are each fitted under each divergence with the same budget and several
+seeds: the default MLP generator (latent dimension 8) and critic of ``fgan train``, Algorithm 1 with Adam at 1e-3
+falling linearly, minibatches of 512. Each run's generator then draws 10,000 samples, scored by
+:func:`fgan.modes.mode_coverage`: the modes covered and the share of high-quality samples (within 3σ of a mode).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from matplotlib.patches import Circle
+from torch import Tensor, nn
+
+from fgan.data import GaussianMixture, get_synthetic_data
+from fgan.divergences import get_divergence
+from fgan.errors import UsageError, require
+from fgan.modes import DEFAULT_SIGMAS, mode_coverage
+from fgan.plotting import plt, save_figure
+from fgan.runner import SYNTHETIC_TRAINING, ModelConfig, RunConfig, build_models, generate
+from fgan.runs import write_json
+from fgan.training import NonFiniteError, TrainConfig, Trainer, seed_everything
+
+MODE_DIVERGENCES = ("kl", "reverse-kl", "js", "gan", "hellinger", "pearson", "neyman", "jeffrey", "tv")
+DATASETS = ("ring", "grid")
+SEEDS = (0, 1, 2)
+DEFAULT_STEPS = 3000
+#: Generated samples scored per run.
+DEFAULT_SAMPLES = 10_000
+#: Generated samples kept per panel of the figures.
+PLOT_SAMPLES = 2000
+#: ``behaviour`` thresholds: the mean share of modes covered that counts as all of them, and the mean share of
+#: high-quality samples that counts as sharp.
+ALL_MODES = 0.9
+SHARP = 0.8
+
+
+@dataclass
+class ModeRow:
+    """One run: a divergence fitted to a data set with one seed. The metrics are None for a run that diverged."""
+
+    dataset: str
+    divergence: str
+    seed: int
+    steps: int
+    seconds: float
+    status: str
+    modes_covered: int | None
+    n_modes: int
+    high_quality_share: float | None
+    kl_to_uniform: float | None
+
+    @property
+    def trained(self) -> bool:
+        return not self.status.startswith("diverged")
+
+
+@dataclass
+class ModeSummary:
+    """The runs of one (data set, divergence) over the seeds; means and standard deviations (None for fewer than
+    two runs) over the runs that trained, and the ``behaviour`` (see :func:`behaviour`)."""
+
+    dataset: str
+    divergence: str
+    n_modes: int
+    runs: int
+    diverged: int
+    modes_mean: float | None
+    modes_std: float | None
+    quality_mean: float | None
+    quality_std: float | None
+    kl_mean: float | None
+    behaviour: str
+
+
+def default_config(steps: int = DEFAULT_STEPS, seed: int = 0) -> TrainConfig:
+    """The synthetic defaults of ``fgan train`` (Adam at 1e-3 falling linearly, minibatches of 512), on the CPU,
+    quiet, without checkpoints (the runs stay in memory)."""
+    return replace(SYNTHETIC_TRAINING, steps=steps, seed=seed, device="cpu", quiet=True, checkpoint_every=0)
+
+
+def check_names(datasets: Sequence[str], divergences: Sequence[str]) -> list[str]:
+    """The canonical divergence names; an unknown data set or divergence, or an empty list, is a UsageError."""
+    require(
+        [
+            (len(datasets) > 0, "no data sets given"),
+            (len(divergences) > 0, "no divergences given"),
+            *((name in DATASETS, f"unknown data set {name!r}; valid: {', '.join(DATASETS)}") for name in datasets),
+        ]
+    )
+    try:
+        return [get_divergence(name).name for name in divergences]
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+
+
+def build_default_models(dim: int) -> tuple[nn.Module, nn.Module]:
+    """The generator and critic ``fgan train`` builds for synthetic data of dimension ``dim``."""
+    model = ModelConfig().resolved(image_data=False, folder=False)
+    return build_models(RunConfig(model=model, data_shape=[dim]))
+
+
+def train_one(
+    dataset: str, divergence: str, config: TrainConfig, samples: int = DEFAULT_SAMPLES
+) -> tuple[ModeRow, Tensor | None]:
+    """Fit ``dataset`` under ``divergence`` with ``config`` (in memory) and score ``samples`` generated samples.
+
+    Returns the row and the generated samples (on the CPU), or None in place of the samples for a run stopped by
+    a non-finite loss or gradient, whose row says at which step it diverged.
+    """
+    mixture = get_synthetic_data(dataset)
+    seed_everything(config.seed)
+    generator, critic = build_default_models(mixture.dim)
+    trainer = Trainer(generator, critic, mixture, divergence, config)
+    row = ModeRow(
+        dataset, trainer.divergence.name, config.seed, 0, 0.0, "trained", None, len(mixture.means), None, None
+    )
+    start = time.perf_counter()
+    try:
+        trainer.train()
+    except NonFiniteError:
+        seconds = time.perf_counter() - start
+        return replace(row, steps=trainer.step, seconds=seconds, status=f"diverged at step {trainer.step + 1}"), None
+    seconds = time.perf_counter() - start
+    generated = generate(trainer.generator.eval(), samples, seed=config.seed).cpu()
+    coverage = mode_coverage(generated, mixture)
+    status = f"trained, {trainer.skipped_steps} steps skipped" if trainer.skipped_steps else "trained"
+    row = replace(
+        row,
+        steps=trainer.step,
+        seconds=seconds,
+        status=status,
+        modes_covered=coverage.modes_covered,
+        high_quality_share=coverage.high_quality_share,
+        kl_to_uniform=coverage.kl_to_uniform,
+    )
+    return row, generated
+
+
+def run_modes(
+    datasets: Sequence[str],
+    divergences: Sequence[str],
+    seeds: Sequence[int],
+    config: TrainConfig,
+    samples: int = DEFAULT_SAMPLES,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[list[ModeRow], dict[str, dict[str, Tensor | None]]]:
+    """Every (data set, divergence, seed) run with ``config`` (its seed replaced), and for the figures, per data set
+    and divergence, ``PLOT_SAMPLES`` generated samples of the first seed that trained (None if none did).
+
+    ``progress`` receives one line before each run.
+    """
+    names = check_names(datasets, divergences)
+    require([(len(seeds) > 0, "no seeds given")])
+    config.validate()
+    say = progress or (lambda message: None)
+    rows: list[ModeRow] = []
+    plotted: dict[str, dict[str, Tensor | None]] = {dataset: {} for dataset in datasets}
+    total, index = len(datasets) * len(names) * len(seeds), 0
+    for dataset in datasets:
+        for name in names:
+            plotted[dataset][name] = None
+            for seed in seeds:
+                index += 1
+                say(f"[{index}/{total}] {dataset}, {name}, seed {seed}: {config.steps} steps")
+                row, generated = train_one(dataset, name, replace(config, seed=seed), samples)
+                rows.append(row)
+                if generated is not None and plotted[dataset][name] is None:
+                    plotted[dataset][name] = generated[:PLOT_SAMPLES]
+    return rows, plotted
+
+
+def behaviour(share_covered: float, quality: float) -> str:
+    """A plain label from the mean share of modes covered and the mean high-quality share:
+
+    * ``fits``: at least ``ALL_MODES`` (90%) of the modes, at least ``SHARP`` (80%) of samples high quality;
+    * ``covers``: (nearly) all modes, but much of the mass between them (mass-covering);
+    * ``seeks``: sharp samples on a subset of the modes (mode-seeking);
+    * ``fails``: neither many modes nor sharp samples.
+    """
+    all_modes, sharp = share_covered >= ALL_MODES, quality >= SHARP
+    if all_modes:
+        return "fits" if sharp else "covers"
+    return "seeks" if sharp else "fails"
+
+
+def _mean_std(values: list[float]) -> tuple[float | None, float | None]:
+    if not values:
+        return None, None
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else None
+
+
+def summarise(rows: Sequence[ModeRow]) -> list[ModeSummary]:
+    """One summary per (data set, divergence), in the order of first appearance; ``behaviour`` is ``—`` when
+    every run diverged."""
+    groups: dict[tuple[str, str], list[ModeRow]] = {}
+    for row in rows:
+        groups.setdefault((row.dataset, row.divergence), []).append(row)
+    summaries = []
+    for (dataset, divergence), group in groups.items():
+        trained = [row for row in group if row.trained]
+        modes_mean, modes_std = _mean_std([float(row.modes_covered) for row in trained])
+        quality_mean, quality_std = _mean_std([row.high_quality_share for row in trained])
+        kl_mean, _ = _mean_std([row.kl_to_uniform for row in trained if row.kl_to_uniform is not None])
+        n_modes = group[0].n_modes
+        label = "—" if modes_mean is None else behaviour(modes_mean / n_modes, quality_mean)
+        summaries.append(
+            ModeSummary(
+                dataset,
+                divergence,
+                n_modes,
+                len(group),
+                len(group) - len(trained),
+                modes_mean,
+                modes_std,
+                quality_mean,
+                quality_std,
+                kl_mean,
+                label,
+            )
+        )
+    return summaries
+
+
+def _spread(mean: float | None, std: float | None, digits: int) -> str:
+    if mean is None:
+        return "—"
+    return f"{mean:.{digits}f}" if std is None else f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def format_table(summaries: Sequence[ModeSummary], rows: Sequence[ModeRow] = ()) -> str:
+    """Markdown: per data set and divergence the modes covered (of all), the high-quality share (mean ± standard
+    deviation over the seeds that trained), the mean KL of the mode histogram to uniform, the behaviour and the
+    runs that diverged; then one line for each diverged run of ``rows``."""
+    lines = [
+        "| dataset | divergence | modes covered | high-quality share | mode KL | behaviour | runs diverged |",
+        "|---|---|---:|---:|---:|---|---:|",
+    ]
+    for summary in summaries:
+        modes = f"{_spread(summary.modes_mean, summary.modes_std, 1)} of {summary.n_modes}"
+        kl = "—" if summary.kl_mean is None else f"{summary.kl_mean:.3f}"
+        lines.append(
+            f"| {summary.dataset} | {summary.divergence} | {modes} | "
+            f"{_spread(summary.quality_mean, summary.quality_std, 3)} | {kl} | {summary.behaviour} | "
+            f"{summary.diverged}/{summary.runs} |"
+        )
+    diverged = [f"{row.dataset}, {row.divergence}, seed {row.seed}: {row.status}" for row in rows if not row.trained]
+    return "\n".join([*lines, "", *diverged]).rstrip()
+
+
+def plot_modes(
+    samples_by_divergence: dict[str, Tensor | None],
+    mixture: GaussianMixture,
+    path: Path,
+    title: str = "",
+    sigmas: float = DEFAULT_SIGMAS,
+) -> None:
+    """One panel of generated samples per divergence over the mode centres (crosses) and their ``sigmas``-σ circles,
+    equal aspect, the view fixed to the modes with a margin; a divergence whose samples are None is shown as
+    diverged."""
+    means, radii = mixture.means.tolist(), (sigmas * mixture.stds).tolist()
+    low, high = mixture.means.min().item(), mixture.means.max().item()
+    margin = 0.25 * (high - low) + sigmas * mixture.stds.max().item()
+    columns = min(len(samples_by_divergence), 3)
+    lines = (len(samples_by_divergence) + columns - 1) // columns
+    figure, axes = plt.subplots(lines, columns, figsize=(3.6 * columns, 3.6 * lines), squeeze=False)
+    for axis, (name, samples) in zip(axes.flat, samples_by_divergence.items(), strict=False):
+        if samples is None:
+            axis.text(0.5, 0.5, "diverged", ha="center", va="center", transform=axis.transAxes)
+        else:
+            points = samples.detach().cpu()
+            axis.scatter(points[:, 0], points[:, 1], s=2, alpha=0.3, color="tab:orange", linewidths=0)
+        for (x, y), radius in zip(means, radii, strict=True):
+            axis.add_patch(Circle((x, y), radius, fill=False, color="black", linewidth=0.6))
+        axis.scatter([x for x, _ in means], [y for _, y in means], marker="x", s=12, color="black", linewidths=0.8)
+        axis.set_xlim(low - margin, high + margin)
+        axis.set_ylim(low - margin, high + margin)
+        axis.set_aspect("equal")
+        axis.set_title(name)
+    for axis in list(axes.flat)[len(samples_by_divergence) :]:
+        axis.axis("off")
+    if title:
+        figure.suptitle(title)
+    save_figure(figure, path)
+
+
+def write_outputs(
+    rows: Sequence[ModeRow],
+    samples: dict[str, dict[str, Tensor | None]],
+    out: Path,
+    meta: dict[str, Any] | None = None,
+) -> None:
+    """table.md, table.json (``meta``, the rows and the summaries) and ``modes-DATASET.png`` per data set in
+    ``samples`` in ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    summaries = summarise(rows)
+    (out / "table.md").write_text(format_table(summaries, rows) + "\n")
+    write_json(
+        out / "table.json",
+        {
+            **(meta or {}),
+            "rows": [asdict(row) for row in rows],
+            "summaries": [asdict(summary) for summary in summaries],
+        },
+    )
+    steps = max((row.steps for row in rows), default=0)
+    for dataset, by_divergence in samples.items():
+        if by_divergence:
+            mixture = get_synthetic_data(dataset)
+            title = f"{dataset}: {len(mixture.means)} modes, {steps} steps, first seed that trained"
+            plot_modes(by_divergence, mixture, out / f"modes-{dataset}.png", title)
