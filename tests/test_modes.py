@@ -15,7 +15,6 @@ from fgan.data import grid, ring
 from fgan.errors import UsageError
 from fgan.experiments.modes import (
     ModeRow,
-    behaviour,
     check_names,
     default_config,
     format_table,
@@ -188,9 +187,9 @@ def test_a_diverging_run_is_reported_not_raised(monkeypatch: pytest.MonkeyPatch,
         ("grid", "kl", 1, 0),
         ("grid", "pearson", 1, 1),
     ]
-    assert summaries[1].behaviour == "—" and summaries[1].modes_mean is None
+    assert summaries[1].modes_mean is None
     table = format_table(summaries, rows)
-    assert table.count("\n| ring |") == 2 and "| ring | pearson | — of 8 | — | — | — | 1/1 |" in table
+    assert table.count("\n| ring |") == 2 and "| ring | pearson | — of 8 | — | — | 1/1 |" in table
     assert "grid, pearson, seed 0: diverged at step 8" in table
 
     write_outputs(rows, samples, tmp_path, meta={"experiment": "modes"})
@@ -211,19 +210,10 @@ def test_summaries_average_over_the_seeds_that_trained() -> None:
     assert (summary.runs, summary.diverged, summary.modes_mean) == (3, 1, 7.0)
     assert summary.quality_mean == pytest.approx(0.85)
     assert summary.modes_std == pytest.approx(math.sqrt(2)) and summary.quality_std == pytest.approx(math.sqrt(0.02))
-    assert summary.behaviour == "seeks"  # 7 of 8 modes (87.5%) is short of 90%; a share of 0.85 is sharp
     table = format_table([summary])
-    assert "| ring | js | 7.0 ± 1.4 of 8 | 0.850 ± 0.141 | 0.100 | seeks | 1/3 |" in table
+    assert "| ring | js | 7.0 ± 1.4 of 8 | 0.850 ± 0.141 | 0.100 | 1/3 |" in table
     (single,) = summarise([row(0, 8, 0.9)])
     assert single.modes_std is None and "| 8.0 of 8 | 0.900 |" in format_table([single])
-
-
-@pytest.mark.parametrize(
-    ("covered", "quality", "label"),
-    [(1.0, 0.95, "fits"), (0.9, 0.3, "covers"), (3 / 8, 0.95, "seeks"), (0.25, 0.2, "fails")],
-)
-def test_behaviour_labels(covered: float, quality: float, label: str) -> None:
-    assert behaviour(covered, quality) == label
 
 
 def test_plot_modes_draws_a_panel_per_divergence(tmp_path: Path) -> None:

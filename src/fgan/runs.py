@@ -32,12 +32,22 @@ PLOT_DIR = "plots"
 SAMPLES_DIR = "samples"
 
 
+def _read_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+
 def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
     """Write ``path`` through ``write(file)`` into a temporary file in the same folder (flushed and fsynced), then
     rename it over ``path`` and fsync the folder: ``path`` is always either the old file or the whole new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(temporary, 0o666 & ~_UMASK)  # the permissions of a file opened normally, not mkstemp's 0600
         with os.fdopen(handle, "wb") as file:
             write(file)
             file.flush()

@@ -35,10 +35,6 @@ DEFAULT_STEPS = 3000
 DEFAULT_SAMPLES = 10_000
 #: Generated samples kept per panel of the figures.
 PLOT_SAMPLES = 2000
-#: ``behaviour`` thresholds: the mean share of modes covered that counts as all of them, and the mean share of
-#: high-quality samples that counts as sharp.
-ALL_MODES = 0.9
-SHARP = 0.8
 
 
 @dataclass
@@ -64,7 +60,7 @@ class ModeRow:
 @dataclass
 class ModeSummary:
     """The runs of one (data set, divergence) over the seeds; means and standard deviations (None for fewer than
-    two runs) over the runs that trained, and the ``behaviour`` (see :func:`behaviour`)."""
+    two runs) over the runs that trained."""
 
     dataset: str
     divergence: str
@@ -76,7 +72,6 @@ class ModeSummary:
     quality_mean: float | None
     quality_std: float | None
     kl_mean: float | None
-    behaviour: str
 
 
 def default_config(steps: int = DEFAULT_STEPS, seed: int = 0) -> TrainConfig:
@@ -176,20 +171,6 @@ def run_modes(
     return rows, plotted
 
 
-def behaviour(share_covered: float, quality: float) -> str:
-    """A plain label from the mean share of modes covered and the mean high-quality share:
-
-    * ``fits``: at least ``ALL_MODES`` (90%) of the modes, at least ``SHARP`` (80%) of samples high quality;
-    * ``covers``: (nearly) all modes, but much of the mass between them (mass-covering);
-    * ``seeks``: sharp samples on a subset of the modes (mode-seeking);
-    * ``fails``: neither many modes nor sharp samples.
-    """
-    all_modes, sharp = share_covered >= ALL_MODES, quality >= SHARP
-    if all_modes:
-        return "fits" if sharp else "covers"
-    return "seeks" if sharp else "fails"
-
-
 def _mean_std(values: list[float]) -> tuple[float | None, float | None]:
     if not values:
         return None, None
@@ -197,8 +178,7 @@ def _mean_std(values: list[float]) -> tuple[float | None, float | None]:
 
 
 def summarise(rows: Sequence[ModeRow]) -> list[ModeSummary]:
-    """One summary per (data set, divergence), in the order of first appearance; ``behaviour`` is ``—`` when
-    every run diverged."""
+    """One summary per (data set, divergence), in the order of first appearance."""
     groups: dict[tuple[str, str], list[ModeRow]] = {}
     for row in rows:
         groups.setdefault((row.dataset, row.divergence), []).append(row)
@@ -209,7 +189,6 @@ def summarise(rows: Sequence[ModeRow]) -> list[ModeSummary]:
         quality_mean, quality_std = _mean_std([row.high_quality_share for row in trained])
         kl_mean, _ = _mean_std([row.kl_to_uniform for row in trained if row.kl_to_uniform is not None])
         n_modes = group[0].n_modes
-        label = "—" if modes_mean is None else behaviour(modes_mean / n_modes, quality_mean)
         summaries.append(
             ModeSummary(
                 dataset,
@@ -222,7 +201,6 @@ def summarise(rows: Sequence[ModeRow]) -> list[ModeSummary]:
                 quality_mean,
                 quality_std,
                 kl_mean,
-                label,
             )
         )
     return summaries
@@ -236,18 +214,18 @@ def _spread(mean: float | None, std: float | None, digits: int) -> str:
 
 def format_table(summaries: Sequence[ModeSummary], rows: Sequence[ModeRow] = ()) -> str:
     """Markdown: per data set and divergence the modes covered (of all), the high-quality share (mean ± standard
-    deviation over the seeds that trained), the mean KL of the mode histogram to uniform, the behaviour and the
-    runs that diverged; then one line for each diverged run of ``rows``."""
+    deviation over the seeds that trained), the mean KL of the mode histogram to uniform and the runs that
+    diverged; then one line for each diverged run of ``rows``."""
     lines = [
-        "| dataset | divergence | modes covered | high-quality share | mode KL | behaviour | runs diverged |",
-        "|---|---|---:|---:|---:|---|---:|",
+        "| dataset | divergence | modes covered | high-quality share | mode KL | runs diverged |",
+        "|---|---|---:|---:|---:|---:|",
     ]
     for summary in summaries:
         modes = f"{_spread(summary.modes_mean, summary.modes_std, 1)} of {summary.n_modes}"
         kl = "—" if summary.kl_mean is None else f"{summary.kl_mean:.3f}"
         lines.append(
             f"| {summary.dataset} | {summary.divergence} | {modes} | "
-            f"{_spread(summary.quality_mean, summary.quality_std, 3)} | {kl} | {summary.behaviour} | "
+            f"{_spread(summary.quality_mean, summary.quality_std, 3)} | {kl} | "
             f"{summary.diverged}/{summary.runs} |"
         )
     diverged = [f"{row.dataset}, {row.divergence}, seed {row.seed}: {row.status}" for row in rows if not row.trained]
