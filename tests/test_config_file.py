@@ -38,6 +38,7 @@ TRAIN_VALUES = {
     "image_size": "32",
     "channels": "1",
     "sample_every": "9",
+    "snapshots": "4",
     "latent_dim": "3",
     "generator_hidden": "17",
     "critic_hidden": "19",
