@@ -112,18 +112,6 @@ def default_t_range(divergence: Divergence) -> tuple[float, float]:
     return max(low, domain_low - pad), min(high, domain_high + pad)
 
 
-def domain_text(divergence: Divergence) -> str:
-    """dom f* as text: ``R``, ``[a, b]``, ``(a, b)``, ``t < b`` or ``t > a``."""
-    low, high = divergence.conjugate_domain
-    if low == -math.inf and high == math.inf:
-        return "R"
-    if low == -math.inf:
-        return f"t < {high:.4g}"
-    if high == math.inf:
-        return f"t > {low:.4g}"
-    return f"[{low:.4g}, {high:.4g}]" if divergence.domain_closed else f"({low:.4g}, {high:.4g})"
-
-
 def _t_grid(divergence: Divergence, t_range: tuple[float, float], count: int = 801) -> Tensor:
     """``count`` points over t_range and the finite ends of dom f* inside it (a closed domain is drawn to its ends)."""
     ends = [end for end in divergence.conjugate_domain if t_range[0] < end < t_range[1]]
@@ -154,7 +142,7 @@ def _shade_domain(axis: Axes, divergence: Divergence, vertical: bool) -> None:
         min(high, limits[1]),
         color="tab:green",
         alpha=0.1,
-        label=f"dom f* = {domain_text(divergence)}",
+        label=f"dom f* = {divergence.domain_text()}",
     )
     for end in (low, high):
         if limits[0] <= end <= limits[1]:
@@ -281,7 +269,7 @@ def plot_conjugate(
     try:
         _draw_lines_panel(left, resolved, us, t_range)
         _draw_activation_panel(right, resolved, t_range)
-        figure.suptitle(f"{resolved.name}: f(u) = {resolved.formula_f},  dom f* = {domain_text(resolved)}")
+        figure.suptitle(f"{resolved.name}: f(u) = {resolved.formula_f},  dom f* = {resolved.domain_text()}")
         save_figure(figure, path)
     except OSError as err:
         raise UsageError(f"cannot write the conjugate plot to {path}: {err.strerror or err}") from None

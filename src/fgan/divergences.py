@@ -33,6 +33,17 @@ from fgan.special import log1mexp, log_lambertw_exp, log_softplus
 _INF = math.inf
 
 
+def interval_text(low: float, high: float, closed: bool = False) -> str:
+    """An interval as text: ``R``, ``t < b``, ``t > a``, ``[a, b]`` (closed) or ``(a, b)``."""
+    if low == -_INF and high == _INF:
+        return "R"
+    if low == -_INF:
+        return f"t < {high:.4g}"
+    if high == _INF:
+        return f"t > {low:.4g}"
+    return f"[{low:.4g}, {high:.4g}]" if closed else f"({low:.4g}, {high:.4g})"
+
+
 class Divergence:
     """Base class of an f-divergence. Subclasses set the formula strings and implement the methods.
 
@@ -55,6 +66,8 @@ class Divergence:
     f_prime_one: float = 0.0
     conjugate_domain: tuple[float, float] = (-_INF, _INF)
     domain_closed: bool = False
+    #: dom f* in words, for classes whose domain depends on a parameter (else it is written from conjugate_domain).
+    formula_domain: str = ""
     f_domain_low: float = 0.0
     invertible_critic: bool = True
     default_critic_penalty: float = 0.0
@@ -62,25 +75,23 @@ class Divergence:
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
         if cls.formula_f:
+            domain = cls.formula_domain or cls._domain_text()
             cls.__doc__ = (cls.__doc__ or "").rstrip() + (
                 "\n\n    Formulas::\n\n"
                 f"        f(u)           = {cls.formula_f}\n"
                 f"        g_f(v)         = {cls.formula_activation}\n"
-                f"        f*(t)          = {cls.formula_conjugate}   on dom f* = {cls._domain_text()}\n"
+                f"        f*(t)          = {cls.formula_conjugate}   on dom f* = {domain}\n"
                 f"        f*(g_f(v))     = {cls.formula_fused}\n"
                 f"        f'(1)          = {cls.f_prime_one:g}\n"
             )
 
     @classmethod
     def _domain_text(cls) -> str:
-        low, high = cls.conjugate_domain
-        if low == -_INF and high == _INF:
-            return "R"
-        if cls.domain_closed:
-            return f"[{low:g}, {high:g}]"
-        if low == -_INF:
-            return f"t < {high:g}"
-        return f"t > {low:g}"
+        return interval_text(*cls.conjugate_domain, cls.domain_closed)
+
+    def domain_text(self) -> str:
+        """dom f* of this divergence (its parameters included) as text: ``R``, ``t < b``, ``[a, b]``, ..."""
+        return interval_text(*self.conjugate_domain, self.domain_closed)
 
     def __repr__(self) -> str:
         return f"<Divergence {self.name}>"
@@ -397,6 +408,7 @@ class JensenShannonWeighted(Divergence):
     formula_f = "π u log u - (1 - π + π u) log(1 - π + π u)"
     formula_activation = "-π log π - log(1 + e^{-v})"
     formula_conjugate = "(1 - π) log((1 - π) / (1 - π e^{t/π}))"
+    formula_domain = "t < -π log π"
     formula_fused = "(1 - π) [log(1 - π) - log(1 - exp(logsigmoid(v)/π))]"
 
     def __init__(self, pi: float) -> None:
@@ -479,6 +491,7 @@ class Alpha(Divergence):
     formula_f = "(u^α - 1 - α(u - 1)) / (α(α - 1))"
     formula_activation = "1/(1 - α) - log(1 + e^{-v}) if α < 1, v if α > 1"
     formula_conjugate = "(1/α) (t(α - 1) + 1)^{α/(α-1)} - 1/α  (-1/α below t = -1/(α-1) when α > 1)"
+    formula_domain = "t < 1/(1 - α) if α < 1, R if α > 1"
     formula_fused = "(1/α) ((1-α) softplus(-v))^{α/(α-1)} - 1/α if α < 1, the conjugate at v if α > 1"
 
     def __init__(self, alpha: float) -> None:
