@@ -10,3 +10,9 @@ def require(checks: list[tuple[bool, str]]) -> None:
     for ok, message in checks:
         if not ok:
             raise UsageError(message)
+
+
+def one_line(text: object) -> str:
+    """``text`` with every run of whitespace, newlines included, turned into one space: for error messages that
+    quote a library's (possibly multi-line) message."""
+    return " ".join(str(text).split())

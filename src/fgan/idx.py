@@ -26,7 +26,7 @@ from typing import IO
 
 import numpy as np
 
-from fgan.errors import UsageError
+from fgan.errors import UsageError, one_line
 from fgan.runs import atomic_write
 
 #: The data type of each IDX type code, as stored (big-endian).
@@ -61,7 +61,7 @@ def read_idx(path: str | Path) -> np.ndarray:
     except (OSError, EOFError, zlib.error) as err:
         broken_gzip = isinstance(err, (EOFError, zlib.error, gzip.BadGzipFile))
         problem = "truncated or corrupt gzip stream" if broken_gzip else "cannot read file"
-        detail = " ".join(str(getattr(err, "strerror", None) or err).split())
+        detail = one_line(getattr(err, "strerror", None) or err)
         raise UsageError(f"{path}: {problem}: {detail}") from None
 
 

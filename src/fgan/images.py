@@ -43,7 +43,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 
 from fgan.cache import cache_dir
-from fgan.errors import UsageError
+from fgan.errors import UsageError, one_line
 from fgan.idx import read_idx
 from fgan.runs import atomic_write
 
@@ -80,11 +80,6 @@ MIN_IMAGE_SIZE = 8
 DIGITS_TEST_SIZE = 297
 _CHUNK = 1 << 20
 _ENDLESS = 1 << 62  # the number of indices the folder sampler may draw: never reached
-
-
-def _one_line(text: object) -> str:
-    """``text`` with every run of whitespace, newlines included, turned into one space."""
-    return " ".join(str(text).split())
 
 
 def _check_image_size(image_size: object) -> int:
@@ -323,7 +318,7 @@ def _fetch(url: str, path: Path, expected: str, timeout: float) -> str | None:
     except _ChecksumMismatch as err:
         return str(err)
     except (OSError, HTTPException, ValueError) as err:  # URLError and HTTPError are OSErrors; ValueError: bad URL
-        return f"{_one_line(err)} from {url}"
+        return f"{one_line(err)} from {url}"
     return None
 
 
@@ -352,7 +347,7 @@ def download_dataset(
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise UsageError(f"{root}: cannot create the download folder: {_one_line(err.strerror or err)}") from None
+        raise UsageError(f"{root}: cannot create the download folder: {one_line(err.strerror or err)}") from None
     for filename, expected in checksums.items():
         path = root / filename
         if path.is_file() and _sha256(path) == expected:
@@ -429,7 +424,7 @@ def _load_image(path: Path, image_size: int, mode: str) -> Tensor:
         left, top = (size[0] - image_size) // 2, (size[1] - image_size) // 2
         pixels = np.array(image.crop((left, top, left + image_size, top + image_size)), dtype=np.uint8)
     except Exception as err:  # a damaged file can fail in PIL's decoders in many ways; all mean "unreadable"
-        raise UsageError(f"{path}: cannot read image: {_one_line(err) or type(err).__name__}") from None
+        raise UsageError(f"{path}: cannot read image: {one_line(err) or type(err).__name__}") from None
     tensor = torch.from_numpy(pixels)
     return tensor.unsqueeze(0) if tensor.ndim == 2 else tensor.permute(2, 0, 1).contiguous()
 
