@@ -82,16 +82,17 @@ class ModelConfig:
             if value is not None and value < 1:
                 raise UsageError(f"{name.replace('_', ' ')} must be >= 1, got {value}")
 
-    def resolved(self, image_data: bool, folder: bool) -> ModelConfig:
-        """A copy with ``model`` (and ``latent_dim``) chosen for the data; a model that does not fit is an error."""
+    def resolved(self, data: str) -> ModelConfig:
+        """A copy with ``model`` (and ``latent_dim``) chosen for the data set ``data``; a model that does not fit it
+        is an error."""
         self.validate()
-        if not image_data:
+        if not is_image_data(data):
             if self.model not in ("auto", "mlp"):
                 raise UsageError(f"model {self.model} needs image data; synthetic data uses --model mlp")
             return replace(self, model="mlp", latent_dim=self.latent_dim or 8)
         if self.model == "mlp":
             raise UsageError(f"model mlp is for synthetic data; for images use one of: {', '.join(IMAGE_MODELS)}")
-        model = self.model if self.model != "auto" else ("dcgan" if folder else "mnist-mlp")
+        model = self.model if self.model != "auto" else ("dcgan" if data.startswith("folder:") else "mnist-mlp")
         return replace(self, model=model, latent_dim=self.latent_dim or 100)
 
 
@@ -182,7 +183,7 @@ def train_run(
     """
     data, note = load_data(config, download)
     config.divergence = get_divergence(config.divergence).name
-    config.model = config.model.resolved(config.is_image, config.data.startswith("folder:"))
+    config.model = config.model.resolved(config.data)
     config.data_shape = _data_shape(data)
     config.train.validate()
     seed_everything(config.train.seed)
@@ -235,7 +236,7 @@ def resume_run(
 def _read_run_config(run_dir: Path) -> RunConfig:
     """A run folder's config, with the model resolved and the data shape known (older configs lack both)."""
     config = RunConfig.from_dict(read_config(run_dir))
-    config.model = config.model.resolved(config.is_image, config.data.startswith("folder:"))
+    config.model = config.model.resolved(config.data)
     if config.data_shape is None:
         if config.is_image:
             raise UsageError(f"{run_dir / CONFIG_FILE} lacks data_shape, which an image run needs")

@@ -95,10 +95,9 @@ def check_names(datasets: Sequence[str], divergences: Sequence[str]) -> list[str
         raise UsageError(str(err)) from None
 
 
-def build_default_models(dim: int) -> tuple[nn.Module, nn.Module]:
-    """The generator and critic ``fgan train`` builds for synthetic data of dimension ``dim``."""
-    model = ModelConfig().resolved(image_data=False, folder=False)
-    return build_models(RunConfig(model=model, data_shape=[dim]))
+def build_default_models(dataset: str, dim: int) -> tuple[nn.Module, nn.Module]:
+    """The generator and critic ``fgan train`` builds for the synthetic data set ``dataset`` of dimension ``dim``."""
+    return build_models(RunConfig(data=dataset, model=ModelConfig().resolved(dataset), data_shape=[dim]))
 
 
 def train_one(
@@ -111,7 +110,7 @@ def train_one(
     """
     mixture = get_synthetic_data(dataset)
     seed_everything(config.seed)
-    generator, critic = build_default_models(mixture.dim)
+    generator, critic = build_default_models(dataset, mixture.dim)
     trainer = Trainer(generator, critic, mixture, divergence, config)
     row = ModeRow(
         dataset, trainer.divergence.name, config.seed, 0, 0.0, "trained", None, len(mixture.means), None, None
