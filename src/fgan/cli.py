@@ -368,7 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=6,
         metavar="K",
-        help="K snapshots of the training dynamics per divergence (dynamics-NAME.png and .gif)",
+        help="K snapshots of the training dynamics per divergence (dynamics/NAME/dynamics.png and .gif)",
     )
     _add_training_options(mixture, default_config())
     mnist = experiments.add_parser("mnist", help="Section 4.2, Table 4: the paper's MNIST models, Parzen scores")
