@@ -10,7 +10,7 @@ real training images (those outside the validation set, at most ``n_samples``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import Tensor, nn
@@ -28,7 +28,8 @@ N_VALIDATION = 1000
 @dataclass
 class EvaluationData:
     """The splits an evaluation needs, at the resolution of the run: validation images for the bandwidth, the
-    reference images (training images outside the validation set) and the test split."""
+    reference images (training images outside the validation set) and the test split, with its images in [0, 1]
+    made once for every score."""
 
     name: str
     train: ImageData
@@ -36,6 +37,7 @@ class EvaluationData:
     validation: Tensor
     reference: Tensor
     note: str | None
+    test_images: Tensor
 
 
 def evaluation_data(
@@ -58,15 +60,14 @@ def evaluation_data(
     if not 1 <= n_validation < len(train):
         raise UsageError(f"validation size must be in [1, {len(train) - 1}], got {n_validation}")
     order = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))
-    images = train.float_images()
-    validation = images[order[:n_validation]]
-    reference = images[order[n_validation : n_validation + n_reference]]
-    return EvaluationData(name, train, test, validation, reference, train.note)
+    validation = replace(train, images=train.images[order[:n_validation]]).float_images()
+    reference = replace(train, images=train.images[order[n_validation : n_validation + n_reference]]).float_images()
+    return EvaluationData(name, train, test, validation, reference, train.note, test.float_images())
 
 
 def parzen_score(samples: Tensor, data: EvaluationData) -> ParzenResult:
     """The Parzen-window log-likelihood of ``data``'s test split under a kernel density on ``samples``."""
-    return parzen_evaluate(samples, data.test.float_images(), data.validation)
+    return parzen_evaluate(samples, data.test_images, data.validation)
 
 
 def feature_classifier(data: EvaluationData, seed: int = 0) -> tuple[nn.Module, float]:
@@ -77,7 +78,7 @@ def feature_classifier(data: EvaluationData, seed: int = 0) -> tuple[nn.Module, 
         f"{data.name}-{'x'.join(map(str, data.train.shape))}",
         data.train.float_images(),
         data.train.labels,
-        data.test.float_images(),
+        data.test_images,
         data.test.labels,
         seed=seed,
     )
@@ -86,7 +87,7 @@ def feature_classifier(data: EvaluationData, seed: int = 0) -> tuple[nn.Module, 
 
 def feature_scores(samples: Tensor, data: EvaluationData, classifier: nn.Module, seed: int = 0) -> FeatureMetrics:
     """Fréchet distance, two-sample test accuracy and class balance of ``samples`` against the test split."""
-    return feature_metrics(classifier, samples, data.test.float_images(), seed=seed)
+    return feature_metrics(classifier, samples, data.test_images, seed=seed)
 
 
 def check_shape(samples: Tensor, data: EvaluationData) -> None:
