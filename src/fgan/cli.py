@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
-from fgan.conjugate_plot import default_t_range, dense_slopes, envelope_gap, plot_conjugate
+from fgan.conjugate_plot import figure_gap, plot_conjugate
 from fgan.data import PAPER_MIXTURE, SYNTHETIC_DATA, parse_mixture
 from fgan.divergences import (
     EXAMPLE_DIVERGENCES,
@@ -741,9 +740,7 @@ def cmd_reproduce_modes(args: argparse.Namespace) -> None:
 def cmd_plot_conjugate(args: argparse.Namespace) -> None:
     divergence = get_divergence(args.divergence)
     path = plot_conjugate(divergence, args.out, lines=args.lines)
-    gap = envelope_gap(
-        divergence, torch.linspace(*default_t_range(divergence), 801, dtype=torch.float64), dense_slopes(divergence)
-    )
+    gap = figure_gap(divergence)
     print(
         f"wrote {path}: f* of {divergence.name} and the envelope of {args.lines} lines; largest gap between the "
         f"numerical envelope and the closed form inside dom f*: {gap:.2e}"

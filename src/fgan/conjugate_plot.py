@@ -149,6 +149,14 @@ def _shade_domain(axis: Axes, divergence: Divergence, vertical: bool) -> None:
             line(end, color="tab:green", linestyle=":", linewidth=1.2)
 
 
+def figure_gap(divergence: Divergence | str, t_range: tuple[float, float] | None = None) -> float:
+    """The :func:`envelope_gap` the figure of :func:`plot_conjugate` reports: over its t grid (``t_range``, by
+    default :func:`default_t_range`) and :func:`dense_slopes`."""
+    resolved = _resolve(divergence)
+    ts = _t_grid(resolved, t_range or default_t_range(resolved))
+    return envelope_gap(resolved, ts, dense_slopes(resolved))
+
+
 def _draw_lines_panel(axis: Axes, divergence: Divergence, us: Tensor, t_range: tuple[float, float]) -> None:
     """The lines u t - f(u), their numerical envelope, the closed-form f*, dom f* and the point at f'(1)."""
     ts = _t_grid(divergence, t_range)
