@@ -290,7 +290,8 @@ def _train_and_plot(trainer: Trainer, config: RunConfig, time_limit: float | Non
     plot_training_curves(trainer.history, run_dir / PLOT_DIR / "training.png", title=title)
     if config.is_image:
         images = _generate_eval(trainer.generator, latent)
-        save_grid(images, _grid_path(trainer))
+        if trainer.step % config.sample_every:  # else the callback has just written this step's grid
+            save_grid(images, _grid_path(trainer))
         save_grid(images, run_dir / PLOT_DIR / "samples.png")
         return
     if recorder is not None:
