@@ -39,6 +39,7 @@ TRAIN_VALUES = {
     "channels": "1",
     "sample_every": "9",
     "snapshots": "4",
+    "logger": '"tensorboard"',
     "latent_dim": "3",
     "generator_hidden": "17",
     "critic_hidden": "19",
@@ -60,6 +61,8 @@ TRAIN_VALUES = {
     "clip_grad_norm": "2.5",
     "on_nonfinite": '"skip"',
     "device": '"cpu"',
+    "precision": '"bf16"',
+    "compile": "true",
     "quiet": "true",
 }
 

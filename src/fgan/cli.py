@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from fgan import bench as benchmark
+from fgan import distributed
 from fgan.conjugate_plot import figure_gap, plot_conjugate
 from fgan.data import PAPER_MIXTURE, SYNTHETIC_DATA, parse_mixture
 from fgan.divergences import (
@@ -34,9 +36,11 @@ from fgan.experiments import modes as mode_experiment
 from fgan.experiments.estimation import ESTIMATED, PAIRS, format_rows, run_estimation
 from fgan.experiments.gaussian_mixture import default_config, fit_one, format_table, write_outputs
 from fgan.images import IMAGE_DATA, is_image_data
+from fgan.loggers import LOGGERS, check_logger, log_evaluation
 from fgan.models import GENERATORS
 from fgan.objectives import GENERATOR_OBJECTIVES
 from fgan.plotting import plot_samples
+from fgan.report import EVALUATION_FILE, write_report
 from fgan.runner import (
     IMAGE_TRAINING,
     MODELS,
@@ -49,13 +53,14 @@ from fgan.runner import (
     save_grid,
     train_run,
 )
-from fgan.runs import CONFIG_FILE, prepare_run_dir, read_config, write_json
+from fgan.runs import CONFIG_FILE, atomic_write, prepare_run_dir, read_config, write_json
 from fgan.snapshots import SnapshotRecorder, write_snapshots
 from fgan.training import (
     DEVICES,
     LR_SCHEDULES,
     NONFINITE_ACTIONS,
     OPTIMIZERS,
+    PRECISIONS,
     UPDATES,
     NonFiniteError,
     TrainConfig,
@@ -66,7 +71,7 @@ EXIT_USAGE = 2
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
 #: What ``fgan train --resume`` lets the command line change.
-RESUMABLE = {"resume", "steps", "quiet", "device", "config"}
+RESUMABLE = {"resume", "steps", "quiet", "device", "logger", "config"}
 
 
 class Interrupted(Exception):
@@ -167,6 +172,16 @@ def _add_training_options(parser: argparse.ArgumentParser, defaults: TrainConfig
         help="a NaN or infinite loss or gradient: stop the run, or skip the step and count it",
     )
     group.add_argument("--device", choices=DEVICES, default=defaults.device, help="auto: cuda, then mps, then cpu")
+    group.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=defaults.precision,
+        help="the networks' arithmetic: bf16 or fp16 (loss-scaled) autocast with float32 weights; the divergence "
+        "arithmetic stays float32",
+    )
+    group.add_argument(
+        "--compile", action="store_true", help="torch.compile both networks (pays off on long runs and GPUs)"
+    )
     group.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -239,7 +254,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="RUN",
         help="continue the run in folder RUN from its newest checkpoint, with its saved config "
-        "(--steps, --quiet and --device may change)",
+        "(--steps, --quiet, --device and --logger may change)",
+    )
+    train.add_argument(
+        "--logger",
+        choices=LOGGERS,
+        default=RunConfig.logger,
+        help="tensorboard: also write metrics and sample grids to RUN/tensorboard (needs the extra: "
+        "pip install 'fgan[tensorboard]')",
     )
     images = train.add_argument_group("image data")
     _add_data_options(images)
@@ -315,7 +337,13 @@ def build_parser() -> argparse.ArgumentParser:
     estimate.add_argument("--ratio-at", type=Path, help="points for --ratio-out (default: the --q file)")
     _add_estimation_options(estimate)
 
-    evaluate = commands.add_parser("evaluate", help="score an image run: Parzen log-likelihood, feature metrics")
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="score an image run: Parzen log-likelihood, feature metrics",
+        description=f"Score an image run. The result is also saved as RUN/{EVALUATION_FILE} (replacing an earlier "
+        "one), which `fgan report` shows in its metrics table; a run trained with --logger tensorboard also gets "
+        "its numbers in RUN/tensorboard (eval/...).",
+    )
     evaluate.add_argument("run", type=Path, help="run folder")
     evaluate.add_argument(
         "--metric",
@@ -332,6 +360,42 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the samples and the validation split")
     evaluate.add_argument("--device", choices=DEVICES, default="cpu", help="device to generate on")
     evaluate.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    report = commands.add_parser(
+        "report",
+        help="one self-contained HTML report of a run, or a comparison of several",
+        description="Write one HTML file that opens with no network: training curves, samples over time, the "
+        f"metrics of `fgan evaluate` ({EVALUATION_FILE}) and the config; with several runs, a comparison first.",
+    )
+    report.add_argument("runs", type=Path, nargs="+", metavar="RUN", help="run folders")
+    report.add_argument(
+        "--out", type=Path, help="output .html file; None: RUN/report.html for one run, report.html for several"
+    )
+    report.add_argument("--title", help="title of the page; None: one made of the run names")
+
+    bench = commands.add_parser(
+        "bench",
+        help="ms per training step against the conventional two-pass update, measured in one process",
+        description="Time fgan's training step (Algorithm 1 in one forward and one backward pass, in each precision) "
+        "against the alternating float32 update of the public f-GAN scripts, interleaved in one process; count "
+        "the FLOPs of a step and compare with the measured peak of a large matrix product.",
+    )
+    bench.add_argument("setups", nargs="*", metavar="SETUP", help=f"of {', '.join(benchmark.SETUPS)} (default: all)")
+    bench.add_argument("--precision", nargs="+", choices=PRECISIONS, default=["fp32", "bf16"], help="precisions")
+    bench.add_argument("--steps", type=_positive_int, default=20, help="steps per timed round")
+    bench.add_argument("--rounds", type=_positive_int, default=5, help="interleaved rounds (the median is reported)")
+    bench.add_argument("--device", choices=DEVICES, default="cpu", help="auto: cuda, then mps, then cpu")
+    bench.add_argument("--compile", action="store_true", help="also time fgan's step under torch.compile")
+    bench.add_argument(
+        "--sweep",
+        nargs="*",
+        type=_positive_int,
+        default=list(benchmark.SWEEP_BATCHES),
+        metavar="BATCH",
+        help="batch sizes of the mnist-mlp sweep (none: no sweep)",
+    )
+    bench.add_argument("--out", type=Path, default=Path("runs/bench"), help="folder for bench.json, .md, sweep plot")
+    bench.add_argument("--json", action="store_true", help="print the rows as JSON")
 
     plot = commands.add_parser("plot", help="draw the pictures that explain f-GAN")
     figures = plot.add_subparsers(dest="figure", required=True, parser_class=_Parser)
@@ -416,6 +480,8 @@ def build_parser() -> argparse.ArgumentParser:
         ("reproduce", "modes"): modes,
         ("plot", "conjugate"): conjugate,
         "evaluate": evaluate,
+        "report": report,
+        "bench": bench,
     }
     for command_parser in parser.command_parsers.values():
         command_parser.add_argument(
@@ -515,6 +581,7 @@ def _new_run_config(args: argparse.Namespace) -> RunConfig:
         channels=args.channels,
         sample_every=args.sample_every,
         snapshots=args.snapshots,
+        logger=args.logger,
     )
 
 
@@ -534,11 +601,14 @@ def _resume(args: argparse.Namespace) -> Trainer:
         quiet=args.quiet if "quiet" in args.given else None,
         device=args.device if "device" in args.given else None,
         notify=_note,
+        logger=args.logger if "logger" in args.given else None,
     )
 
 
 def cmd_train(args: argparse.Namespace) -> None:
     out = args.resume if args.resume is not None else args.out or _default_out("train")
+    distributed.init_from_environment(args.device or "auto")
+    main = distributed.is_main_process()
     try:
         if args.resume is not None:
             trainer = _resume(args)
@@ -548,6 +618,13 @@ def cmd_train(args: argparse.Namespace) -> None:
         raise Interrupted(f"interrupted; checkpoint saved in {out}; continue with: fgan train --resume {out}") from None
     except NonFiniteError as err:
         raise TrainingFailed(f"{err}; run folder {out}") from None
+    finally:
+        distributed.shutdown()
+    if main:
+        _print_train_summary(trainer, out)
+
+
+def _print_train_summary(trainer: Trainer, out: Path) -> None:
     estimate = trainer.history.bound[-1] if trainer.history.bound else float("nan")
     skipped = f"; {trainer.skipped_steps} steps skipped (non-finite)" if trainer.skipped_steps else ""
     print(
@@ -617,6 +694,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     config, generator = load_run(args.run, args.device)
     if not config.is_image:
         raise UsageError(f"{args.run} is a run on synthetic data; evaluate scores image runs")
+    check_logger(config.logger)
     data = evaluation_data(
         config.data, config.image_size, args.data_dir or config.data_dir, args.validation, seed=args.seed
     )
@@ -631,6 +709,9 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     if "features" in metrics:
         classifier, accuracy = feature_classifier(data)
         result["features"] = {**feature_scores(samples, data, classifier).to_dict(), "classifier_accuracy": accuracy}
+    write_json(args.run / EVALUATION_FILE, result)
+    if config.logger == "tensorboard":
+        log_evaluation(args.run, result)
     if args.json:
         print(json.dumps(result, indent=2))
         return
@@ -648,6 +729,34 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
             f"FID {features['fid']:.3f}, two-sample test accuracy {features['c2st_accuracy']:.3f}, "
             f"{features['classes_covered']} classes covered, class KL {features['class_kl']:.4f}"
         )
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    print(f"wrote {write_report(args.runs, args.out, args.title)}")
+
+
+def cmd_bench(args: argparse.Namespace) -> None:
+    say = (lambda message: None) if args.json else _note
+    setups = args.setups or list(benchmark.SETUPS)
+    rows = benchmark.run_bench(setups, args.precision, args.device, args.steps, args.rounds, notify=say)
+    if args.compile:
+        rows += benchmark.run_bench(setups, args.precision, args.device, args.steps, args.rounds, True, say)
+    sweep = (
+        benchmark.batch_sweep("mnist-mlp", args.precision, args.sweep, args.device, notify=say) if args.sweep else []
+    )
+    machine = benchmark.machine_description()
+    as_dicts = benchmark.rows_to_dicts
+    write_json(args.out / "bench.json", {"machine": machine, "rows": as_dicts(rows), "sweep": as_dicts(sweep)})
+    tables = f"Machine: {machine}\n\n{benchmark.format_rows(rows)}\n"
+    if sweep:
+        tables += f"\nms per step against the batch size (mnist-mlp):\n\n{benchmark.format_rows(sweep)}\n"
+        benchmark.plot_sweep(sweep, args.out / "batch-sweep.png")
+    atomic_write(args.out / "bench.md", lambda file: file.write(tables.encode()))
+    if args.json:
+        print(json.dumps(as_dicts(rows + sweep), indent=2))
+        return
+    print(tables)
+    print(f"written: {args.out}/bench.json, bench.md" + (", batch-sweep.png" if sweep else ""))
 
 
 def _check_same_experiment(out: Path, meta: dict[str, Any]) -> None:
@@ -800,6 +909,8 @@ COMMANDS = {
     ("reproduce", "modes"): cmd_reproduce_modes,
     ("plot", "conjugate"): cmd_plot_conjugate,
     "evaluate": cmd_evaluate,
+    "report": cmd_report,
+    "bench": cmd_bench,
 }
 
 

@@ -4,10 +4,11 @@ generator.
 The resolved config (``config.json`` of the run folder) holds everything needed to rebuild the run::
 
     {"data": "mnist", "divergence": "js", "data_shape": [1, 28, 28], "model": {...}, "train": {...TrainConfig...},
-     "data_dir": null, "image_size": null, "channels": null, "sample_every": 500}
+     "data_dir": null, "image_size": null, "channels": null, "sample_every": 500, "logger": "none"}
 
 Image runs also write a grid of samples from a fixed set of latent codes to ``samples/step-NNNNNNN.png`` every
-``sample_every`` steps and to ``plots/samples.png`` at the end.
+``sample_every`` steps and to ``plots/samples.png`` at the end. With ``logger`` ``tensorboard`` the metrics and
+grids also go to ``tensorboard/`` (see :mod:`fgan.loggers`).
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from fgan import distributed
 from fgan.data import Sampler, get_synthetic_data
 from fgan.divergences import get_divergence
 from fgan.errors import UsageError, require
 from fgan.grids import save_image_grid
 from fgan.image_models import IMAGE_MODELS, build_image_models
 from fgan.images import get_image_sampler, is_image_data
+from fgan.loggers import TensorBoardLogger, check_logger, open_logger
 from fgan.models import MLPCritic, build_generator, sample_latent
 from fgan.plotting import plot_samples, plot_training_curves
 from fgan.runs import (
@@ -99,7 +102,8 @@ class ModelConfig:
 @dataclass
 class RunConfig:
     """Everything a run needs. ``data_shape`` is filled in when training starts: ``[dim]`` for synthetic data,
-    ``[C, H, W]`` for images, so that a finished run's generator loads without its data."""
+    ``[C, H, W]`` for images, so that a finished run's generator loads without its data. ``logger`` is one of
+    :data:`fgan.loggers.LOGGERS` (configs saved before it existed load as ``none``)."""
 
     data: str = "ring"
     divergence: str = "js"
@@ -111,6 +115,7 @@ class RunConfig:
     sample_every: int = 500
     data_shape: list[int] | None = None
     snapshots: int | None = None
+    logger: str = "none"
 
     @property
     def is_image(self) -> bool:
@@ -136,6 +141,7 @@ def load_data(config: RunConfig, download: bool = False) -> tuple[Sampler, str |
     """The training data of a run and a note for the user (e.g. that a subset of the training split is used)."""
     if config.sample_every < 1:
         raise UsageError(f"sample every must be >= 1, got {config.sample_every}")
+    check_logger(config.logger)
     if config.snapshots is not None:
         require(
             [
@@ -182,20 +188,27 @@ def train_run(
     ends training early, at a step boundary, when the steps take longer.
     """
     data, note = load_data(config, download)
+    main = distributed.is_main_process()
     config.divergence = get_divergence(config.divergence).name
     config.model = config.model.resolved(config.data)
     config.data_shape = _data_shape(data)
     config.train.validate()
     seed_everything(config.train.seed)
     generator, critic = build_models(config)
-    run_dir = prepare_run_dir(out, force=force)
-    trainer = Trainer(generator, critic, data, config.divergence, config.train, run_dir=run_dir)
-    if note and notify is not None:
+    run_dir = prepare_run_dir(out, force=force) if main else None
+    trainer = Trainer(generator, critic, data, config.divergence, _process_config(config.train), run_dir=run_dir)
+    if note and notify is not None and main:
         notify(note)
-    config.train = trainer.config
-    write_json(run_dir / CONFIG_FILE, config.to_dict())
+    config.train = replace(trainer.config, quiet=config.train.quiet)
+    if main:
+        write_json(run_dir / CONFIG_FILE, config.to_dict())
     _train_and_plot(trainer, config, time_limit)
     return trainer
+
+
+def _process_config(train: TrainConfig) -> TrainConfig:
+    """The training options of this process: with several processes (torchrun), only rank 0 shows progress."""
+    return train if distributed.is_main_process() else replace(train, quiet=True)
 
 
 def resume_run(
@@ -204,31 +217,37 @@ def resume_run(
     quiet: bool | None = None,
     device: str | None = None,
     notify: Callable[[str], None] | None = None,
+    logger: str | None = None,
 ) -> Trainer:
     """Continue a run from its newest checkpoint that loads, with its saved config.
 
-    ``steps`` moves the run's target (a linear learning-rate schedule stretches to the new target); ``quiet`` and
-    ``device`` replace the saved ones. Metrics of steps after the checkpoint are dropped, as they will be run again.
-    On the CPU a resumed run on in-memory data ends with the same parameters, bit for bit, as one never
-    interrupted (an image folder is streamed by worker processes, whose order is not restored).
+    ``steps`` moves the run's target (a linear learning-rate schedule stretches to the new target); ``quiet``,
+    ``device`` and ``logger`` replace the saved ones. Metrics of steps after the checkpoint are dropped, as they
+    will be run again. On the CPU a resumed run on in-memory data ends with the same parameters, bit for bit, as
+    one never interrupted (an image folder is streamed by worker processes, whose order is not restored).
     """
     run_dir = Path(run_dir)
     config = _read_run_config(run_dir)
     changes = {"steps": steps, "quiet": quiet, "device": device}
     config.train = replace(config.train, **{key: value for key, value in changes.items() if value is not None})
+    config.logger = logger or config.logger
     data, note = load_data(config)
     generator, critic = build_models(config)
-    trainer = Trainer(generator, critic, data, config.divergence, config.train, run_dir=run_dir)
-    if note and notify is not None:
+    main = distributed.is_main_process()
+    trainer = Trainer(
+        generator, critic, data, config.divergence, _process_config(config.train), run_dir=run_dir if main else None
+    )
+    if note and notify is not None and main:
         notify(note)
     _, state = load_latest_checkpoint(run_dir, trainer.device)
     trainer.load_state_dict(state)
     if trainer.step > trainer.config.steps:
         raise UsageError(f"the run is at step {trainer.step}, beyond the {trainer.config.steps} steps asked for")
-    truncate_metrics(run_dir, trainer.step)
-    for row in read_metrics(run_dir):
-        trainer.history.append(row)
-    write_json(run_dir / CONFIG_FILE, config.to_dict())
+    if main:
+        truncate_metrics(run_dir, trainer.step)
+        for row in read_metrics(run_dir):
+            trainer.history.append(row)
+        write_json(run_dir / CONFIG_FILE, config.to_dict())
     _train_and_plot(trainer, config)
     return trainer
 
@@ -260,6 +279,13 @@ def _grid_path(trainer: Trainer) -> Path:
     return trainer.run_dir / SAMPLES_DIR / f"step-{trainer.step:07d}.png"
 
 
+def _write_grid(trainer: Trainer, images: Tensor, logger: TensorBoardLogger | None) -> None:
+    """The grid of this step's samples: samples/step-NNNNNNN.png, and to the logger when there is one."""
+    save_grid(images, _grid_path(trainer))
+    if logger is not None:
+        logger.log_grid(images, trainer.step)
+
+
 def _generate_eval(generator: nn.Module, latent: Tensor) -> Tensor:
     """The generator's images of ``latent`` in eval mode (batch norm on its running statistics), mode restored."""
     was_training = generator.training
@@ -273,37 +299,47 @@ def _generate_eval(generator: nn.Module, latent: Tensor) -> Tensor:
 def _train_and_plot(trainer: Trainer, config: RunConfig, time_limit: float | None = None) -> None:
     """Train to the configured step (or the time limit), then draw plots/training.png and plots/samples.png, and
     with ``config.snapshots`` the training dynamics (plots/dynamics.png, .gif, snapshots.npz; over the steps
-    trained by this call, so a resumed run's frames start at its checkpoint)."""
-    recorder = None
-    if config.snapshots is not None:
-        recorder = SnapshotRecorder(config.snapshots, trainer.config.steps, start=trainer.step)
-        recorder.attach(trainer)
-    if config.is_image:
-        latent = fixed_latent(trainer.generator, GRID_SAMPLES, trainer.device)
-        trainer.add_callback(
-            config.sample_every,
-            lambda trainer: save_grid(_generate_eval(trainer.generator, latent), _grid_path(trainer)),
-        )
-    trainer.train(time_limit=time_limit)
-    run_dir = trainer.run_dir
-    title = f"{trainer.divergence.name} on {config.data}, {trainer.step} steps"
-    plot_training_curves(trainer.history, run_dir / PLOT_DIR / "training.png", title=title)
-    if config.is_image:
-        images = _generate_eval(trainer.generator, latent)
-        if trainer.step % config.sample_every:  # else the callback has just written this step's grid
-            save_grid(images, _grid_path(trainer))
-        save_grid(images, run_dir / PLOT_DIR / "samples.png")
+    trained by this call, so a resumed run's frames start at its checkpoint). The ``config.logger`` logger is
+    attached first and closed at the end, also when training fails. A process other than rank 0 of a torchrun job
+    (it has no run folder) only trains."""
+    if trainer.run_dir is None:
+        trainer.train(time_limit=time_limit)
         return
-    if recorder is not None:
-        write_snapshots(recorder.snapshots, run_dir / PLOT_DIR, trainer.divergence.name)
-    data = trainer.data
-    plot_samples(
-        generate(trainer.generator, PLOT_SAMPLES),
-        run_dir / PLOT_DIR / "samples.png",
-        real=data.sample(PLOT_SAMPLES),
-        title=title,
-        log_density=data.log_prob if data.dim == 1 else None,
-    )
+    logger = open_logger(config.logger, trainer)
+    try:
+        recorder = None
+        if config.snapshots is not None:
+            recorder = SnapshotRecorder(config.snapshots, trainer.config.steps, start=trainer.step)
+            recorder.attach(trainer)
+        if config.is_image:
+            latent = fixed_latent(trainer.generator, GRID_SAMPLES, trainer.device)
+            trainer.add_callback(
+                config.sample_every,
+                lambda trainer: _write_grid(trainer, _generate_eval(trainer.generator, latent), logger),
+            )
+        trainer.train(time_limit=time_limit)
+        run_dir = trainer.run_dir
+        title = f"{trainer.divergence.name} on {config.data}, {trainer.step} steps"
+        plot_training_curves(trainer.history, run_dir / PLOT_DIR / "training.png", title=title)
+        if config.is_image:
+            images = _generate_eval(trainer.generator, latent)
+            if trainer.step % config.sample_every:  # else the callback has just written this step's grid
+                _write_grid(trainer, images, logger)
+            save_grid(images, run_dir / PLOT_DIR / "samples.png")
+            return
+        if recorder is not None:
+            write_snapshots(recorder.snapshots, run_dir / PLOT_DIR, trainer.divergence.name)
+        data = trainer.data
+        plot_samples(
+            generate(trainer.generator, PLOT_SAMPLES),
+            run_dir / PLOT_DIR / "samples.png",
+            real=data.sample(PLOT_SAMPLES),
+            title=title,
+            log_density=data.log_prob if data.dim == 1 else None,
+        )
+    finally:
+        if logger is not None:
+            logger.close()
 
 
 def load_run(run_dir: str | Path, device: str = "auto") -> tuple[RunConfig, nn.Module]:

@@ -3,7 +3,9 @@
 Layout of a run folder::
 
     config.json          the resolved configuration (every option, defaults filled in)
-    metrics.jsonl        one JSON object per training step: step, bound, critic_loss, generator_loss
+    metrics.jsonl        one JSON object per training step: step, bound, critic_loss, generator_loss,
+                         critic_grad_norm, generator_grad_norm
+    run.log              the trainer's notes, one time-stamped line each
     checkpoints/         step-XXXXXXXX.pt every N steps and at the end (the last K kept), loaded weights-only
     plots/               training curves and samples
 
@@ -26,6 +28,8 @@ from fgan.errors import UsageError
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"
+#: Notes of the trainer (such as how many backward passes a step takes), one time-stamped line each.
+LOG_FILE = "run.log"
 CHECKPOINT_DIR = "checkpoints"
 PLOT_DIR = "plots"
 #: Image runs: grids of samples during training.

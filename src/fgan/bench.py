@@ -1,0 +1,356 @@
+"""``fgan bench``: the speed of a training step against the conventional f-GAN update, measured in one process.
+
+For each configuration (model, data and batch size) and precision it measures
+
+* fgan's step: :meth:`fgan.training.Trainer.train` running Algorithm 1 (one forward and one backward pass, see
+  :meth:`~fgan.training.Trainer.single_step`) in the given precision;
+* the reference: the alternating update as public f-GAN scripts write it, in float32: a critic step (generate,
+  critic on real and generated samples, backward, Adam) then a generator step (generate again, critic, backward,
+  Adam), each with its own forward passes, PyTorch's default Adam;
+
+interleaved in rounds (reference, fgan, fgan, reference, ...) so that a change in machine load hits both, with the
+median ms per step of each. It counts the FLOPs of one fgan step (matrix products and convolutions, forward and
+backward, by :class:`torch.utils.flop_counter.FlopCounterMode`) and reports the achieved GFLOP/s against the
+measured peak of a 2048 x 2048 matrix product in the same precision.
+"""
+
+from __future__ import annotations
+
+import platform
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from fgan.data import PAPER_MIXTURE, Sampler, parse_mixture
+from fgan.divergences import Divergence, get_divergence
+from fgan.errors import UsageError
+from fgan.image_models import build_image_models
+from fgan.images import ImageSampler
+from fgan.models import LocationScaleGenerator, MLPCritic, sample_latent
+from fgan.training import PRECISIONS, TrainConfig, Trainer, resolve_device, seed_everything
+
+#: The divergence every configuration trains under (the paper's GAN objective, its Section 4.2).
+BENCH_DIVERGENCE = "gan"
+#: Batch sizes of the sweep.
+SWEEP_BATCHES = (64, 128, 256, 512, 1024, 2048, 4096)
+PEAK_SIZE = 2048
+
+
+@dataclass(frozen=True)
+class BenchSetup:
+    """A benchmark configuration: how to build its networks and data, and its training options."""
+
+    name: str
+    batch_size: int
+    build: Callable[[], tuple[nn.Module, nn.Module, Sampler]]
+    train: TrainConfig
+
+
+def _gaussian_mixture() -> tuple[nn.Module, nn.Module, Sampler]:
+    return LocationScaleGenerator(1), MLPCritic(1, hidden=64, depth=2, activation="tanh"), parse_mixture(PAPER_MIXTURE)
+
+
+def _random_images(shape: tuple[int, int, int], count: int = 4096) -> ImageSampler:
+    """Random uint8 images held in memory: the step's cost does not depend on what the pixels show."""
+    generator = torch.Generator().manual_seed(0)
+    return ImageSampler(torch.randint(0, 256, (count, *shape), dtype=torch.uint8, generator=generator))
+
+
+def _image_setup(model: str, shape: tuple[int, int, int]) -> Callable[[], tuple[nn.Module, nn.Module, Sampler]]:
+    def build() -> tuple[nn.Module, nn.Module, Sampler]:
+        generator, critic = build_image_models(model, shape)
+        return generator, critic, _random_images(shape)
+
+    return build
+
+
+_ADAM = TrainConfig(optimizer="adam", quiet=True, log_every=100)
+SETUPS = {
+    "gaussian-mixture": BenchSetup(
+        "gaussian-mixture",
+        1024,
+        _gaussian_mixture,
+        replace(_ADAM, lr_generator=0.01, lr_critic=0.01, betas=(0.9, 0.999)),
+    ),
+    "mnist-mlp": BenchSetup("mnist-mlp", 256, _image_setup("mnist-mlp", (1, 28, 28)), _ADAM),
+    "dcgan-32": BenchSetup("dcgan-32", 64, _image_setup("dcgan", (3, 32, 32)), _ADAM),
+}
+
+
+@dataclass
+class BenchRow:
+    """One configuration in one precision: fgan's step against the float32 reference, both in ms per step."""
+
+    config: str
+    precision: str
+    batch_size: int
+    device: str
+    ms_per_step: float
+    reference_ms_per_step: float
+    speedup: float
+    samples_per_second: float
+    reference_samples_per_second: float
+    gflop_per_step: float
+    gflops: float
+    peak_gflops: float
+    peak_fraction: float
+    compiled: bool
+
+
+class ReferenceUpdate:
+    """The conventional alternating f-GAN update, float32, as the public scripts write it: one critic step (its own
+    generator forward pass, detached), then one generator step (a second generator forward pass), each ending in
+    ``backward()`` and PyTorch's default Adam."""
+
+    def __init__(
+        self, generator: nn.Module, critic: nn.Module, data: Sampler, divergence: Divergence, config: TrainConfig
+    ) -> None:
+        self.generator, self.critic, self.data, self.divergence = generator, critic, data, divergence
+        self.batch_size = config.batch_size
+        self.device = resolve_device(config.device)
+        self.generator_optimizer = torch.optim.Adam(generator.parameters(), lr=config.lr_generator, betas=config.betas)
+        self.critic_optimizer = torch.optim.Adam(critic.parameters(), lr=config.lr_critic, betas=config.betas)
+
+    def step(self) -> None:
+        real = self.data.sample(self.batch_size, self.device)
+        fake = self.generator(sample_latent(self.generator, self.batch_size, self.device)).detach()
+        bound = (
+            self.divergence.activation(self.critic(real)).mean()
+            - self.divergence.conjugate_of_activation(self.critic(fake)).mean()
+        )
+        self.critic_optimizer.zero_grad()
+        (-bound).backward()
+        self.critic_optimizer.step()
+        fake = self.generator(sample_latent(self.generator, self.batch_size, self.device))
+        loss = -self.divergence.conjugate_of_activation(self.critic(fake)).mean()
+        self.generator_optimizer.zero_grad()
+        loss.backward()
+        self.generator_optimizer.step()
+
+    def train(self, steps: int) -> None:
+        for _ in range(steps):
+            self.step()
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _timed(run: Callable[[int], object], steps: int, device: torch.device) -> float:
+    """Milliseconds per step of ``run(steps)``."""
+    _synchronize(device)
+    start = time.perf_counter()
+    run(steps)
+    _synchronize(device)
+    return (time.perf_counter() - start) * 1000 / steps
+
+
+def matmul_peak_gflops(precision: str, device: torch.device, size: int = PEAK_SIZE, repeats: int = 10) -> float:
+    """GFLOP/s of a ``size`` x ``size`` matrix product in ``precision`` (fp32, bf16 or fp16), the median of
+    ``repeats`` timings after a warm-up."""
+    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+    a, b = (torch.randn(size, size, device=device).to(dtype) for _ in range(2))
+    for _ in range(3):
+        a @ b
+    times = []
+    for _ in range(repeats):
+        _synchronize(device)
+        start = time.perf_counter()
+        a @ b
+        _synchronize(device)
+        times.append(time.perf_counter() - start)
+    return 2 * size**3 / statistics.median(times) / 1e9
+
+
+def _build(setup: BenchSetup, config: TrainConfig) -> tuple[Trainer, ReferenceUpdate]:
+    seed_everything(config.seed)
+    generator, critic, data = setup.build()
+    trainer = Trainer(generator, critic, data, BENCH_DIVERGENCE, config)
+    reference_generator, reference_critic, _ = setup.build()
+    reference_generator.load_state_dict(generator.state_dict())
+    reference_critic.load_state_dict(critic.state_dict())
+    device = trainer.device
+    reference = ReferenceUpdate(
+        reference_generator.to(device), reference_critic.to(device), data, get_divergence(BENCH_DIVERGENCE), config
+    )
+    return trainer, reference
+
+
+def step_gflop(trainer: Trainer) -> float:
+    """GFLOP of one of the trainer's steps (matrix products and convolutions, forward and backward)."""
+    with FlopCounterMode(display=False) as counter:
+        trainer.train(steps=1)
+    return counter.get_total_flops() / 1e9
+
+
+def measure(
+    setup: BenchSetup,
+    precision: str = "fp32",
+    batch_size: int | None = None,
+    device: str = "cpu",
+    steps: int = 20,
+    rounds: int = 5,
+    compile: bool = False,
+    peak: float | None = None,
+) -> BenchRow:
+    """Time ``setup`` in ``precision`` against the float32 reference: ``rounds`` interleaved rounds of ``steps``
+    steps each, after one warm-up round."""
+    config = replace(
+        setup.train, batch_size=batch_size or setup.batch_size, precision=precision, device=device, compile=compile
+    )
+    trainer, reference = _build(setup, config)
+    trainer.config.steps = 10**9  # the trainer's step target; steps are taken ``steps`` at a time
+    gflop = step_gflop(trainer)
+    ours: list[float] = []
+    theirs: list[float] = []
+    for round_index in range(rounds + 1):
+        pair = [
+            (theirs, lambda n: reference.train(n)),
+            (ours, lambda n: trainer.train(steps=n)),
+        ]
+        for times, run in pair if round_index % 2 else reversed(pair):
+            elapsed = _timed(run, steps, trainer.device)
+            if round_index:  # round 0 warms up (and compiles)
+                times.append(elapsed)
+    ms, reference_ms = statistics.median(ours), statistics.median(theirs)
+    peak = peak if peak is not None else matmul_peak_gflops(precision, trainer.device)
+    gflops = gflop / (ms / 1000)
+    return BenchRow(
+        config=setup.name,
+        precision=precision,
+        batch_size=config.batch_size,
+        device=str(trainer.device),
+        ms_per_step=ms,
+        reference_ms_per_step=reference_ms,
+        speedup=reference_ms / ms,
+        samples_per_second=config.batch_size * 1000 / ms,
+        reference_samples_per_second=config.batch_size * 1000 / reference_ms,
+        gflop_per_step=gflop,
+        gflops=gflops,
+        peak_gflops=peak,
+        peak_fraction=gflops / peak,
+        compiled=compile,
+    )
+
+
+def run_bench(
+    configs: Sequence[str],
+    precisions: Sequence[str],
+    device: str = "cpu",
+    steps: int = 20,
+    rounds: int = 5,
+    compile: bool = False,
+    notify: Callable[[str], None] | None = None,
+) -> list[BenchRow]:
+    """:func:`measure` for every configuration and precision (the matrix-product peak measured once per
+    precision)."""
+    unknown = [name for name in configs if name not in SETUPS]
+    bad_precisions = [name for name in precisions if name not in PRECISIONS]
+    if unknown:
+        raise UsageError(f"unknown benchmark configuration {unknown[0]!r}; valid: {', '.join(SETUPS)}")
+    if bad_precisions:
+        raise UsageError(f"unknown precision {bad_precisions[0]!r}; valid: {', '.join(PRECISIONS)}")
+    resolved = resolve_device(device)
+    peaks = {precision: matmul_peak_gflops(precision, resolved) for precision in precisions}
+    rows = []
+    for name in configs:
+        for precision in precisions:
+            if notify is not None:
+                notify(f"{name} {precision} ...")
+            rows.append(measure(SETUPS[name], precision, None, device, steps, rounds, compile, peaks[precision]))
+    return rows
+
+
+def batch_sweep(
+    config: str = "mnist-mlp",
+    precisions: Sequence[str] = ("fp32", "bf16"),
+    batches: Sequence[int] = SWEEP_BATCHES,
+    device: str = "cpu",
+    steps: int = 5,
+    rounds: int = 3,
+    notify: Callable[[str], None] | None = None,
+) -> list[BenchRow]:
+    """ms per step of ``config`` against the batch size, in each precision."""
+    if config not in SETUPS:
+        raise UsageError(f"unknown benchmark configuration {config!r}; valid: {', '.join(SETUPS)}")
+    resolved = resolve_device(device)
+    peaks = {precision: matmul_peak_gflops(precision, resolved) for precision in precisions}
+    rows = []
+    for batch_size in batches:
+        for precision in precisions:
+            if notify is not None:
+                notify(f"{config} {precision} batch {batch_size} ...")
+            rows.append(measure(SETUPS[config], precision, batch_size, device, steps, rounds, peak=peaks[precision]))
+    return rows
+
+
+def machine_description() -> str:
+    """The processor, core count and torch version, for the record."""
+    processor = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as file:
+            processor = next(line.split(":", 1)[1].strip() for line in file if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    capability = torch.backends.cpu.get_cpu_capability()
+    return f"{processor}, {torch.get_num_threads()} threads, CPU capability {capability}, torch {torch.__version__}" + (
+        f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""
+    )
+
+
+def format_rows(rows: Sequence[BenchRow]) -> str:
+    """The benchmark as a Markdown table."""
+    lines = [
+        "| config | precision | batch | ms/step | reference ms/step | speedup | samples/s | GFLOP/step | GFLOP/s "
+        "| peak GFLOP/s | of peak |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row.config}{' (compiled)' if row.compiled else ''} | {row.precision} | {row.batch_size} "
+            f"| {row.ms_per_step:.2f} | {row.reference_ms_per_step:.2f} | {row.speedup:.2f}x "
+            f"| {row.samples_per_second:,.0f} | {row.gflop_per_step:.3f} | {row.gflops:.0f} | {row.peak_gflops:.0f} "
+            f"| {row.peak_fraction:.0%} |"
+        )
+    return "\n".join(lines)
+
+
+def plot_sweep(rows: Sequence[BenchRow], path: Path) -> None:
+    """ms per step against the batch size (log-log), fgan in each precision and the float32 reference."""
+    from fgan.plotting import plt, save_figure
+
+    figure, axis = plt.subplots(figsize=(6, 4))
+    precisions = list(dict.fromkeys(row.precision for row in rows))
+    for precision in precisions:
+        chosen = [row for row in rows if row.precision == precision]
+        axis.plot(
+            [r.batch_size for r in chosen], [r.ms_per_step for r in chosen], marker="o", label=f"fgan {precision}"
+        )
+    reference = [row for row in rows if row.precision == precisions[0]]
+    axis.plot(
+        [r.batch_size for r in reference],
+        [r.reference_ms_per_step for r in reference],
+        marker="s",
+        linestyle="--",
+        color="gray",
+        label="reference (fp32, two passes)",
+    )
+    axis.set_xscale("log", base=2)
+    axis.set_yscale("log")
+    axis.set_xlabel("batch size")
+    axis.set_ylabel("ms per step")
+    axis.set_title(f"{rows[0].config}: ms per training step")
+    axis.legend()
+    axis.grid(True, which="both", alpha=0.3)
+    save_figure(figure, path)
+
+
+def rows_to_dicts(rows: Sequence[BenchRow]) -> list[dict[str, object]]:
+    return [asdict(row) for row in rows]
