@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from distributed_worker import train_cases
 
 from fgan import distributed
 
@@ -88,11 +89,6 @@ def test_every_update_path_keeps_the_ranks_identical_and_matches_one_process(tmp
     single process with the same global batch (batch norm aside, whose statistics are per process)."""
     launch([str(TESTS / "distributed_worker.py"), str(tmp_path)], 2, tmp_path)
     rank0, rank1 = (torch.load(tmp_path / f"rank{rank}.pt", weights_only=True) for rank in (0, 1))
-    sys.path.insert(0, str(TESTS))
-    try:
-        from distributed_worker import train_cases
-    finally:
-        sys.path.remove(str(TESTS))
     single = train_cases()
     for name in single:
         assert torch.equal(rank0[name], rank1[name]), name

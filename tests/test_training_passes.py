@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 import torch
+from distributed_worker import BatchNormCritic
 from torch import Tensor, nn
 
 from fgan.data import ring
@@ -34,17 +35,6 @@ class Float64Generator(MLPGenerator):
 
     def sample_latent(self, n: int, device: torch.device | str) -> Tensor:
         return torch.randn(n, self.latent_dim, device=device, dtype=torch.float64)
-
-
-class BatchNormCritic(nn.Module):
-    """A critic whose output for one sample depends on the batch (batch norm in training mode)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.net = nn.Sequential(nn.Linear(2, 16), nn.BatchNorm1d(16), nn.Tanh(), nn.Linear(16, 1))
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.net(x).squeeze(-1)
 
 
 def float64_trainer(divergence: str, config: TrainConfig, critic: nn.Module | None = None) -> Trainer:

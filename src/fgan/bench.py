@@ -248,9 +248,10 @@ def run_bench(
     rounds: int = 5,
     compile: bool = False,
     notify: Callable[[str], None] | None = None,
+    batches: Sequence[int | None] = (None,),
 ) -> list[BenchRow]:
-    """:func:`measure` for every configuration and precision (the matrix-product peak measured once per
-    precision)."""
+    """:func:`measure` for every configuration, batch size (None: the configuration's own) and precision, the
+    matrix-product peak measured once per precision."""
     unknown = [name for name in configs if name not in SETUPS]
     bad_precisions = [name for name in precisions if name not in PRECISIONS]
     if unknown:
@@ -261,10 +262,12 @@ def run_bench(
     peaks = {precision: matmul_peak_gflops(precision, resolved) for precision in precisions}
     rows = []
     for name in configs:
-        for precision in precisions:
-            if notify is not None:
-                notify(f"{name} {precision} ...")
-            rows.append(measure(SETUPS[name], precision, None, device, steps, rounds, compile, peaks[precision]))
+        for batch_size in batches:
+            for precision in precisions:
+                if notify is not None:
+                    notify(f"{name} {precision}" + (f" batch {batch_size}" if batch_size else "") + " ...")
+                setup = SETUPS[name]
+                rows.append(measure(setup, precision, batch_size, device, steps, rounds, compile, peaks[precision]))
     return rows
 
 
@@ -277,18 +280,9 @@ def batch_sweep(
     rounds: int = 3,
     notify: Callable[[str], None] | None = None,
 ) -> list[BenchRow]:
-    """ms per step of ``config`` against the batch size, in each precision."""
-    if config not in SETUPS:
-        raise UsageError(f"unknown benchmark configuration {config!r}; valid: {', '.join(SETUPS)}")
-    resolved = resolve_device(device)
-    peaks = {precision: matmul_peak_gflops(precision, resolved) for precision in precisions}
-    rows = []
-    for batch_size in batches:
-        for precision in precisions:
-            if notify is not None:
-                notify(f"{config} {precision} batch {batch_size} ...")
-            rows.append(measure(SETUPS[config], precision, batch_size, device, steps, rounds, peak=peaks[precision]))
-    return rows
+    """ms per step of ``config`` against the batch size, in each precision (fewer, shorter rounds than
+    :func:`run_bench`: the large batches take long)."""
+    return run_bench([config], precisions, device, steps, rounds, notify=notify, batches=batches)
 
 
 def machine_description() -> str:
