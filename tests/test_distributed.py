@@ -115,3 +115,16 @@ def test_a_single_process_is_its_own_shard() -> None:
     assert distributed.world_size() == 1 and distributed.is_main_process()
     assert torch.equal(distributed.shard(batch), batch)
     assert torch.equal(distributed.all_reduce_mean(batch.clone().float()), batch.float())
+
+
+def test_two_processes_reach_the_same_gaussian_mixture_fit(tmp_path) -> None:
+    """The paper's 1-D mixture, Q_θ = N(μ, σ²), kl: the fitted μ̂ and σ̂ agree between 2 processes and 1."""
+    arguments = ["-m", "fgan", "train", "--data", "mixture", "--generator", "location-scale", "--divergence", "kl"]
+    arguments += ["--steps", "300", "--batch-size", "512", "--device", "cpu", "--quiet"]
+    launch([*arguments, "--out", "two"], 2, tmp_path)
+    launch([*arguments, "--out", "one"], 1, tmp_path)
+    fits = [final_state(tmp_path / run) for run in ("two", "one")]
+    for fit in fits:
+        assert fit["generator.mu"].abs() > 0.05  # it moved from its start at 0
+    torch.testing.assert_close(fits[0]["generator.mu"], fits[1]["generator.mu"], rtol=0, atol=1e-5)
+    torch.testing.assert_close(fits[0]["generator.log_sigma"], fits[1]["generator.log_sigma"], rtol=0, atol=1e-5)
