@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
@@ -9,6 +10,7 @@ import torch
 from distributed_worker import BatchNormCritic
 from torch import Tensor, nn
 
+from fgan.cli import main
 from fgan.data import ring
 from fgan.divergences import EXAMPLE_DIVERGENCES
 from fgan.models import MLPCritic, MLPGenerator
@@ -171,3 +173,11 @@ def test_bf16_and_fp32_runs_agree_on_the_divergence_estimate() -> None:
         trainer = Trainer(MLPGenerator(2, 3, 32), MLPCritic(2, 32), ring(), "js", config)
         estimates[precision] = sum(trainer.train().bound[-30:]) / 30
     assert estimates["fp32"] == pytest.approx(estimates["bf16"], abs=0.05)
+
+
+def test_cli_trains_in_bf16_and_records_the_precision(tmp_path) -> None:
+    run = tmp_path / "run"
+    arguments = ["train", "--data", "ring", "--steps", "5", "--batch-size", "32", "--quiet", "--out", str(run)]
+    assert main([*arguments, "--precision", "bf16"]) == 0
+    assert json.loads((run / "config.json").read_text())["train"]["precision"] == "bf16"
+    assert "one forward and one backward pass" in (run / "run.log").read_text()

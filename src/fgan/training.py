@@ -29,6 +29,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -510,6 +511,15 @@ class Trainer:
         )
         return torch.cat([critic_row[:2], generator_row[:1], critic_row[2:], generator_row[1:]])
 
+    def _step_schedules(self) -> None:
+        """Advance both learning-rate schedules. An optimiser step skipped on purpose (fp16 loss scaling that
+        overflowed, ``on_nonfinite="skip"``) makes torch warn that the schedule moved before the optimiser; that
+        warning is expected here and silenced."""
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler\.step\(\)` before")
+            for scheduler in self.schedulers:
+                scheduler.step()
+
     def _on_sigint(self, signum: int, frame: Any) -> None:
         if self._interrupted:  # a second Ctrl-C: stop at once
             raise KeyboardInterrupt
@@ -537,8 +547,7 @@ class Trainer:
             with tqdm(total=target, initial=self.step, disable=not show, unit="step", dynamic_ncols=True) as bar:
                 while self.step < target and not self._interrupted and time.monotonic() < deadline:
                     self._pending.append(update())
-                    for scheduler in self.schedulers:
-                        scheduler.step()
+                    self._step_schedules()
                     self.step += 1
                     if self.step % self.config.log_every == 0 or self.step == target:
                         self._flush()
