@@ -609,17 +609,19 @@ def cmd_train(args: argparse.Namespace) -> None:
     out = args.resume if args.resume is not None else args.out or _default_out("train")
     distributed.init_from_environment(args.device or "auto")
     main = distributed.is_main_process()
+    finished = False
     try:
         if args.resume is not None:
             trainer = _resume(args)
         else:
             trainer = train_run(_new_run_config(args), out, args.force, args.download, notify=_note)
+        finished = True
     except KeyboardInterrupt:
         raise Interrupted(f"interrupted; checkpoint saved in {out}; continue with: fgan train --resume {out}") from None
     except NonFiniteError as err:
         raise TrainingFailed(f"{err}; run folder {out}") from None
     finally:
-        distributed.shutdown()
+        distributed.shutdown(wait=finished)
     if main:
         _print_train_summary(trainer, out)
 

@@ -43,10 +43,18 @@ def init_from_environment(device: str = "auto") -> None:
     dist.init_process_group(backend="nccl" if use_cuda else "gloo")
 
 
-def shutdown() -> None:
-    """Leave the process group (at the end of a torchrun job; nothing otherwise)."""
-    if dist.is_initialized():
-        dist.destroy_process_group()
+def shutdown(wait: bool = True) -> None:
+    """Leave the process group (at the end of a torchrun job; nothing otherwise).
+
+    ``wait`` first waits for every process to get here (rank 0 writes plots after the others have finished
+    training): a process that tears its connections down while a peer still holds them can abort. Pass False when
+    leaving on an error, which the other processes may never reach.
+    """
+    if not dist.is_initialized():
+        return
+    if wait:
+        dist.barrier()
+    dist.destroy_process_group()
 
 
 def world_size() -> int:
