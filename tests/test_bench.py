@@ -99,3 +99,11 @@ def test_cli_bench_rejects_an_unknown_setup_in_one_line(tmp_path, capsys) -> Non
     assert main(["bench", "imagenet", "--sweep", "--out", str(tmp_path / "b")]) == 2
     assert capsys.readouterr().err.strip().count("\n") == 0
     assert not (tmp_path / "b").exists()
+
+
+def test_cli_bench_refuses_an_output_file_before_measuring(tmp_path, capsys) -> None:
+    taken = tmp_path / "notes.txt"
+    taken.write_text("mine")
+    assert main(["bench", "gaussian-mixture", "--sweep", "--out", str(taken)]) == 2
+    assert "--out must be a folder" in capsys.readouterr().err
+    assert taken.read_text() == "mine"

@@ -738,6 +738,8 @@ def cmd_report(args: argparse.Namespace) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
+    if args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out must be a folder, and {args.out} is a file")
     say = (lambda message: None) if args.json else _note
     setups = args.setups or list(benchmark.SETUPS)
     rows = benchmark.run_bench(setups, args.precision, args.device, args.steps, args.rounds, notify=say)

@@ -27,6 +27,7 @@ from torch import Tensor
 
 from fgan.errors import UsageError
 from fgan.grids import make_grid
+from fgan.report import flatten
 from fgan.runs import CHECKPOINT_DIR
 
 if TYPE_CHECKING:
@@ -151,18 +152,6 @@ def open_logger(name: str, trainer: Trainer) -> TensorBoardLogger | None:
     return TensorBoardLogger(trainer, trainer.run_dir / TENSORBOARD_DIR)
 
 
-def _flat_numbers(values: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
-    """The finite numbers of a nested mapping (booleans and text left out) by ``/``-joined key path."""
-    numbers: dict[str, float] = {}
-    for key, value in values.items():
-        path = f"{prefix}/{key}" if prefix else str(key)
-        if isinstance(value, Mapping):
-            numbers.update(_flat_numbers(value, path))
-        elif isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-            numbers[path] = float(value)
-    return numbers
-
-
 def log_evaluation(run_dir: str | Path, result: Mapping[str, Any]) -> None:
     """Append the numbers of an evaluation (what ``fgan evaluate`` writes to evaluation.json) to the run's
     TensorBoard folder as ``eval/...`` scalars, at the step of the run's newest checkpoint.
@@ -175,7 +164,8 @@ def log_evaluation(run_dir: str | Path, result: Mapping[str, Any]) -> None:
     step = int(checkpoints[-1].stem.removeprefix("step-")) if checkpoints else 0
     writer = _open_writer(run_dir / TENSORBOARD_DIR)
     try:
-        for tag, value in _flat_numbers(result, "eval").items():
-            writer.add_scalar(tag, value, step)
+        for key, value in flatten(dict(result), separator="/").items():
+            if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+                writer.add_scalar(f"eval/{key}", float(value), step)
     finally:
         writer.close()

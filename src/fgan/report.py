@@ -220,12 +220,13 @@ def downsample_indices(n: int, max_points: int = MAX_CURVE_POINTS) -> np.ndarray
     return np.unique(np.linspace(0, n - 1, max_points).round().astype(np.int64))
 
 
-def flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested dictionaries as one level with dotted keys: ``{"train": {"lr": 1}}`` is ``{"train.lr": 1}``."""
+def flatten(values: dict[str, Any], prefix: str = "", separator: str = ".") -> dict[str, Any]:
+    """Nested dictionaries as one level with joined keys: ``{"train": {"lr": 1}}`` is ``{"train.lr": 1}`` (with
+    ``separator="/"``, ``{"train/lr": 1}``)."""
     flat: dict[str, Any] = {}
     for key, value in values.items():
         if isinstance(value, dict):
-            flat.update(flatten(value, f"{prefix}{key}."))
+            flat.update(flatten(value, f"{prefix}{key}{separator}", separator))
         else:
             flat[f"{prefix}{key}"] = value
     return flat

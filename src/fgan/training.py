@@ -265,9 +265,12 @@ class Trainer:
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.config.precision == "fp16")
         self._local_forward, self._synced_forward = {}, {}
         for module in (self.generator, self.critic):
-            synced = DistributedDataParallel(module) if distributed.world_size() > 1 else module
             self._local_forward[module] = torch.compile(module) if self.config.compile else module
-            self._synced_forward[module] = torch.compile(synced) if self.config.compile else synced
+            if distributed.world_size() > 1:
+                synced = DistributedDataParallel(module)
+                self._synced_forward[module] = torch.compile(synced) if self.config.compile else synced
+            else:  # one process: the same (compiled once) forward
+                self._synced_forward[module] = self._local_forward[module]
         self._reversal_only = self.config.generator_objective == "minimax" and not self.config.critic_penalty
         self._couples_samples = critic_couples_samples(self.critic)
         self.passes, self.passes_note = self._choose_passes()
@@ -385,8 +388,6 @@ class Trainer:
                 if self.config.clip_grad_norm is not None:
                     torch.nn.utils.clip_grads_with_norm_(params, self.config.clip_grad_norm, norm)
                 self.scaler.step(optimizer)
-        for optimizer, _, _ in updates:
-            optimizer.zero_grad(set_to_none=True)
         self.scaler.update()
         return row
 
@@ -511,15 +512,6 @@ class Trainer:
         )
         return torch.cat([critic_row[:2], generator_row[:1], critic_row[2:], generator_row[1:]])
 
-    def _step_schedules(self) -> None:
-        """Advance both learning-rate schedules. An optimiser step skipped on purpose (fp16 loss scaling that
-        overflowed, ``on_nonfinite="skip"``) makes torch warn that the schedule moved before the optimiser; that
-        warning is expected here and silenced."""
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler\.step\(\)` before")
-            for scheduler in self.schedulers:
-                scheduler.step()
-
     def _on_sigint(self, signum: int, frame: Any) -> None:
         if self._interrupted:  # a second Ctrl-C: stop at once
             raise KeyboardInterrupt
@@ -544,10 +536,17 @@ class Trainer:
             self.log(self.passes_note, show=self.passes == 2 and not self.config.quiet)
         deadline = math.inf if time_limit is None else time.monotonic() + time_limit
         try:
-            with tqdm(total=target, initial=self.step, disable=not show, unit="step", dynamic_ncols=True) as bar:
+            with (
+                tqdm(total=target, initial=self.step, disable=not show, unit="step", dynamic_ncols=True) as bar,
+                warnings.catch_warnings(),
+            ):
+                # An optimiser step skipped on purpose (fp16 loss scaling that overflowed, on_nonfinite="skip")
+                # makes torch warn that a schedule moved before its optimiser: expected here.
+                warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler\.step\(\)` before")
                 while self.step < target and not self._interrupted and time.monotonic() < deadline:
                     self._pending.append(update())
-                    self._step_schedules()
+                    for scheduler in self.schedulers:
+                        scheduler.step()
                     self.step += 1
                     if self.step % self.config.log_every == 0 or self.step == target:
                         self._flush()
