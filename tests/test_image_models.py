@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 from torch import nn
@@ -166,6 +168,37 @@ def test_dcgan_critic_maps_images_to_minus_one_one() -> None:
 def test_dcgan_gradients_flow(size: int) -> None:
     torch.manual_seed(6)
     _assert_gradients_flow(DCGANGenerator(size, 3, latent_dim=4, width=2), DCGANCritic(size, 3, width=2), n=2)
+
+
+def _layout_copy(module: nn.Module) -> nn.Module:
+    """A copy of ``module`` with every parameter and buffer in the ordinary contiguous (NCHW) layout."""
+    ordinary = copy.deepcopy(module)
+    for tensor in (*ordinary.parameters(), *ordinary.buffers()):
+        tensor.data = tensor.data.contiguous()
+    return ordinary
+
+
+def test_dcgan_weights_are_channels_last_and_the_results_those_of_the_ordinary_layout() -> None:
+    torch.manual_seed(7)
+    generator, critic = DCGANGenerator(32, 3, latent_dim=4, width=4), DCGANCritic(32, 3, width=4)
+    for module in (generator, critic):
+        weights = [layer.weight for layer in module.modules() if isinstance(layer, nn.Conv2d | nn.ConvTranspose2d)]
+        assert all(w.is_contiguous(memory_format=torch.channels_last) and not w.is_contiguous() for w in weights[:-1])
+        moved = copy.deepcopy(module).double()  # a change of dtype (or device) keeps the layout
+        assert next(moved.net[0].parameters()).is_contiguous(memory_format=torch.channels_last)
+    z = generator.sample_latent(5, "cpu")
+    images = generator(z)
+    assert images.is_contiguous()  # an ordinary tensor: .view works on it
+    ordinary_generator, ordinary_critic = _layout_copy(generator), _layout_copy(critic)
+    torch.testing.assert_close(images, ordinary_generator(z), rtol=1e-5, atol=1e-6)
+    for layout in (torch.contiguous_format, torch.channels_last):
+        torch.testing.assert_close(
+            critic(images.contiguous(memory_format=layout)), ordinary_critic(images), rtol=1e-4, atol=1e-6
+        )
+    state = critic.state_dict()  # a checkpoint loads into either layout
+    ordinary_critic.load_state_dict(state)
+    critic.load_state_dict(ordinary_critic.state_dict())
+    assert critic.net[0].weight.is_contiguous(memory_format=torch.channels_last)
 
 
 # --- float64 --------------------------------------------------------------------------------------------------------
