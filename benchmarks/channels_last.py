@@ -8,13 +8,12 @@ critic on a real and a generated batch) in fp32 and bf16 autocast, interleaved i
 from __future__ import annotations
 
 import copy
-import statistics
-import time
 from collections.abc import Callable
 
 import torch
 from torch import nn
 
+from fgan.bench import interleaved_ms, repeated
 from fgan.image_models import build_image_models
 
 BATCH = 64
@@ -52,18 +51,11 @@ def main() -> None:
         for precision in ("fp32", "bf16")
         for layout, networks in layouts.items()
     }
-    times: dict[str, list[float]] = {name: [] for name in runs}
-    for round_index in range(6):
-        for name, run in runs.items():
-            start = time.perf_counter()
-            for _ in range(5):
-                run()
-            if round_index:  # round 0 warms up
-                times[name].append((time.perf_counter() - start) * 1000 / 5)
+    times = interleaved_ms({name: repeated(run) for name, run in runs.items()}, repeats=5, rounds=5)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, dcgan-32, batch {BATCH}\n")
     print("| layout, precision | ms per forward and backward |\n|---|---:|")
-    for name, values in times.items():
-        print(f"| {name} | {statistics.median(values):.1f} |")
+    for name, ms in times.items():
+        print(f"| {name} | {ms:.1f} |")
 
 
 if __name__ == "__main__":

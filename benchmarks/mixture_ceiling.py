@@ -13,37 +13,20 @@ process, medians of 7 rounds:
 
 from __future__ import annotations
 
-import statistics
-import time
-from collections.abc import Callable
 from dataclasses import replace
 
 import torch
 
-from fgan.bench import SETUPS, _build
+from fgan.bench import SETUPS, build_trainer_and_reference, interleaved_ms, repeated
 from fgan.models import sample_latent
 from fgan.objectives import variational_bound
 
 BATCH = 1024
 
 
-def median_ms(runs: dict[str, Callable[[int], object]], repeats: int, rounds: int = 7) -> dict[str, float]:
-    """Milliseconds per repetition of each run (``run(n)`` repeats its work n times), interleaved, the median over
-    ``rounds`` of ``repeats`` repetitions, after a warm-up round."""
-    times: dict[str, list[float]] = {name: [] for name in runs}
-    for run in runs.values():
-        run(repeats)
-    for _ in range(rounds):
-        for name, run in runs.items():
-            start = time.perf_counter()
-            run(repeats)
-            times[name].append((time.perf_counter() - start) * 1000 / repeats)
-    return {name: statistics.median(values) for name, values in times.items()}
-
-
 def main() -> None:
     setup = SETUPS["gaussian-mixture"]
-    trainer, reference = _build(setup, replace(setup.train, batch_size=BATCH))
+    trainer, reference = build_trainer_and_reference(setup, replace(setup.train, batch_size=BATCH))
     trainer.config.steps = 10**9
     generator, critic, data, divergence = trainer.generator, trainer.critic, trainer.data, trainer.divergence
     params = trainer.critic_params + trainer.generator_params
@@ -61,14 +44,7 @@ def main() -> None:
         for param in params:
             param.grad = None
 
-    def repeated(work: Callable[[], object]) -> Callable[[int], None]:
-        def run(n: int) -> None:
-            for _ in range(n):
-                work()
-
-        return run
-
-    steps = median_ms(
+    steps = interleaved_ms(
         {
             "fgan": lambda n: trainer.train(steps=n),
             "bare one-pass": repeated(bare_one_pass_step),
@@ -78,7 +54,7 @@ def main() -> None:
     )
     rows = {size: torch.randn(size, 1) for size in (2 * BATCH, BATCH)}
     hidden = torch.randn(2 * BATCH, 64)
-    compute = median_ms(
+    compute = interleaved_ms(
         {
             "critic forward + backward, 2 x 1024 rows": repeated(lambda: critic(rows[2 * BATCH]).sum().backward()),
             "critic forward + backward, 3 x 1024 rows": repeated(

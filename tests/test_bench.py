@@ -9,7 +9,16 @@ from dataclasses import replace
 import pytest
 import torch
 
-from fgan.bench import SETUPS, ReferenceUpdate, _build, batch_sweep, measure, step_gflop
+from fgan.bench import (
+    SETUPS,
+    ReferenceUpdate,
+    batch_sweep,
+    build_trainer_and_reference,
+    interleaved_ms,
+    measure,
+    repeated,
+    step_gflop,
+)
 from fgan.cli import main
 
 ROW_KEYS = {
@@ -32,7 +41,7 @@ def count_calls(module: torch.nn.Module) -> list[int]:
 
 def test_the_reference_runs_the_generator_twice_per_step_and_fgan_once() -> None:
     setup = SETUPS["gaussian-mixture"]
-    trainer, reference = _build(setup, replace(setup.train, batch_size=64, device="cpu"))
+    trainer, reference = build_trainer_and_reference(setup, replace(setup.train, batch_size=64, device="cpu"))
     ours, theirs = count_calls(trainer.generator), count_calls(reference.generator)
     ours_critic, theirs_critic = count_calls(trainer.critic), count_calls(reference.critic)
     before = [p.detach().clone() for p in reference.critic.parameters()]
@@ -46,7 +55,7 @@ def test_the_reference_runs_the_generator_twice_per_step_and_fgan_once() -> None
 
 def test_reference_starts_from_the_same_weights() -> None:
     setup = SETUPS["mnist-mlp"]
-    trainer, reference = _build(setup, replace(setup.train, batch_size=8, device="cpu"))
+    trainer, reference = build_trainer_and_reference(setup, replace(setup.train, batch_size=8, device="cpu"))
     assert isinstance(reference, ReferenceUpdate)
     for ours, theirs in zip(trainer.generator.parameters(), reference.generator.parameters(), strict=True):
         assert torch.equal(ours, theirs)
@@ -58,7 +67,7 @@ def test_flops_of_an_mnist_step_match_the_layer_count() -> None:
     the latent code, which needs none)."""
     setup = SETUPS["mnist-mlp"]
     batch = 32
-    trainer, _ = _build(setup, replace(setup.train, batch_size=batch, device="cpu"))
+    trainer, _ = build_trainer_and_reference(setup, replace(setup.train, batch_size=batch, device="cpu"))
     generator_layers = [(100, 1200), (1200, 1200), (1200, 784)]
     critic_layers = [(784, 240), (240, 240), (240, 1)]
     macs = lambda layers: sum(fan_in * fan_out for fan_in, fan_out in layers)  # noqa: E731
@@ -107,3 +116,18 @@ def test_cli_bench_refuses_an_output_file_before_measuring(tmp_path, capsys) -> 
     assert main(["bench", "gaussian-mixture", "--sweep", "--out", str(taken)]) == 2
     assert "--out must be a folder" in capsys.readouterr().err
     assert taken.read_text() == "mine"
+
+
+def test_interleaved_timing_takes_the_runs_in_turn_and_repeats_each() -> None:
+    calls: list[tuple[str, int]] = []
+    counted = {"work": 0}
+
+    def work() -> None:
+        counted["work"] += 1
+
+    runs = {name: (lambda n, name=name: calls.append((name, n))) for name in ("a", "b")}
+    runs["c"] = repeated(work)
+    times = interleaved_ms(runs, repeats=3, rounds=2)
+    assert calls == [("a", 3), ("b", 3)] * 3  # a warm-up round, then two timed ones, each run in turn
+    assert counted["work"] == 3 * 3
+    assert set(times) == {"a", "b", "c"} and all(ms >= 0 for ms in times.values())

@@ -152,6 +152,30 @@ def _timed(run: Callable[[int], object], steps: int, device: torch.device) -> fl
     return (time.perf_counter() - start) * 1000 / steps
 
 
+def repeated(work: Callable[[], object]) -> Callable[[int], None]:
+    """``run(n)`` calling ``work()`` n times, for :func:`interleaved_ms`."""
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            work()
+
+    return run
+
+
+def interleaved_ms(runs: dict[str, Callable[[int], object]], repeats: int, rounds: int = 7) -> dict[str, float]:
+    """Milliseconds per repetition of each run (``run(n)`` repeats its work n times), the runs taken in turn in each
+    round so that a change in machine load hits them all: the median over ``rounds`` rounds of ``repeats``
+    repetitions, after a warm-up round. CPU timings (no device synchronisation)."""
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for round_index in range(rounds + 1):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run(repeats)
+            if round_index:  # round 0 warms up
+                times[name].append((time.perf_counter() - start) * 1000 / repeats)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
 def matmul_peak_gflops(precision: str, device: torch.device, size: int = PEAK_SIZE, repeats: int = 10) -> float:
     """GFLOP/s of a ``size`` x ``size`` matrix product in ``precision`` (fp32, bf16 or fp16), the median of
     ``repeats`` timings after a warm-up."""
@@ -169,7 +193,9 @@ def matmul_peak_gflops(precision: str, device: torch.device, size: int = PEAK_SI
     return 2 * size**3 / statistics.median(times) / 1e9
 
 
-def _build(setup: BenchSetup, config: TrainConfig) -> tuple[Trainer, ReferenceUpdate]:
+def build_trainer_and_reference(setup: BenchSetup, config: TrainConfig) -> tuple[Trainer, ReferenceUpdate]:
+    """fgan's trainer and the reference update for ``setup`` under ``config``, on copies of the same starting
+    weights and the same data."""
     seed_everything(config.seed)
     generator, critic, data = setup.build()
     trainer = Trainer(generator, critic, data, BENCH_DIVERGENCE, config)
@@ -205,7 +231,7 @@ def measure(
     config = replace(
         setup.train, batch_size=batch_size or setup.batch_size, precision=precision, device=device, compile=compile
     )
-    trainer, reference = _build(setup, config)
+    trainer, reference = build_trainer_and_reference(setup, config)
     trainer.config.steps = 10**9  # the trainer's step target; steps are taken ``steps`` at a time
     gflop = step_gflop(trainer)
     ours: list[float] = []
