@@ -53,9 +53,9 @@ def main() -> None:
     }
     times = interleaved_ms({name: repeated(run) for name, run in runs.items()}, repeats=5, rounds=5)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, dcgan-32, batch {BATCH}\n")
-    print("| layout, precision | ms per forward and backward |\n|---|---:|")
-    for name, ms in times.items():
-        print(f"| {name} | {ms:.1f} |")
+    print("ms per forward and backward pass of both networks\n\n| layout | fp32 | bf16 |\n|---|---:|---:|")
+    for layout in layouts:
+        print(f"| {layout} | {times[f'{layout}, fp32']:.1f} | {times[f'{layout}, bf16']:.1f} |")
 
 
 if __name__ == "__main__":
