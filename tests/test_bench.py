@@ -128,6 +128,7 @@ def test_interleaved_timing_takes_the_runs_in_turn_and_repeats_each() -> None:
     runs = {name: (lambda n, name=name: calls.append((name, n))) for name in ("a", "b")}
     runs["c"] = repeated(work)
     times = interleaved_ms(runs, repeats=3, rounds=2)
-    assert calls == [("a", 3), ("b", 3)] * 3  # a warm-up round, then two timed ones, each run in turn
+    # a warm-up round, then two timed ones, each run in turn, the order reversed every other round
+    assert calls == [("b", 3), ("a", 3), ("a", 3), ("b", 3), ("b", 3), ("a", 3)]
     assert counted["work"] == 3 * 3
     assert set(times) == {"a", "b", "c"} and all(ms >= 0 for ms in times.values())

@@ -162,17 +162,20 @@ def repeated(work: Callable[[], object]) -> Callable[[int], None]:
     return run
 
 
-def interleaved_ms(runs: dict[str, Callable[[int], object]], repeats: int, rounds: int = 7) -> dict[str, float]:
+def interleaved_ms(
+    runs: dict[str, Callable[[int], object]], repeats: int, rounds: int = 7, device: torch.device | None = None
+) -> dict[str, float]:
     """Milliseconds per repetition of each run (``run(n)`` repeats its work n times), the runs taken in turn in each
-    round so that a change in machine load hits them all: the median over ``rounds`` rounds of ``repeats``
-    repetitions, after a warm-up round. CPU timings (no device synchronisation)."""
+    round, in reversed order every other round, so that a change in machine load hits them all: the median over
+    ``rounds`` rounds of ``repeats`` repetitions, after a warm-up round (which also compiles). On a GPU ``device``
+    each timing waits for the device."""
     times: dict[str, list[float]] = {name: [] for name in runs}
     for round_index in range(rounds + 1):
-        for name, run in runs.items():
-            start = time.perf_counter()
-            run(repeats)
+        order = list(runs) if round_index % 2 else list(reversed(runs))
+        for name in order:
+            elapsed = _timed(runs[name], repeats, device or torch.device("cpu"))
             if round_index:  # round 0 warms up
-                times[name].append((time.perf_counter() - start) * 1000 / repeats)
+                times[name].append(elapsed)
     return {name: statistics.median(values) for name, values in times.items()}
 
 
@@ -234,18 +237,10 @@ def measure(
     trainer, reference = build_trainer_and_reference(setup, config)
     trainer.config.steps = 10**9  # the trainer's step target; steps are taken ``steps`` at a time
     gflop = step_gflop(trainer)
-    ours: list[float] = []
-    theirs: list[float] = []
-    for round_index in range(rounds + 1):
-        pair = [
-            (theirs, lambda n: reference.train(n)),
-            (ours, lambda n: trainer.train(steps=n)),
-        ]
-        for times, run in pair if round_index % 2 else reversed(pair):
-            elapsed = _timed(run, steps, trainer.device)
-            if round_index:  # round 0 warms up (and compiles)
-                times.append(elapsed)
-    ms, reference_ms = statistics.median(ours), statistics.median(theirs)
+    times = interleaved_ms(
+        {"reference": reference.train, "fgan": lambda n: trainer.train(steps=n)}, steps, rounds, trainer.device
+    )
+    ms, reference_ms = times["fgan"], times["reference"]
     peak = peak if peak is not None else matmul_peak_gflops(precision, trainer.device)
     gflops = gflop / (ms / 1000)
     return BenchRow(

@@ -107,7 +107,7 @@ def _dcgan_geometry(image_size: int, channels: int) -> tuple[int, int]:
 def _channels_last(module: nn.Module) -> None:
     """Store ``module``'s 4-D weights channels-last (NHWC), the layout oneDNN's CPU convolutions (and cuDNN's under
     autocast) run fastest in: a dcgan-32 forward and backward took 1-8 % less time on the 2-core CPU in fp32 and 0-6 %
-    in bf16 (``benchmarks/channels_last.py``, six runs). Moving the module to another device or dtype keeps the
+    in bf16 (``benchmarks/channels_last.py``, seven runs). Moving the module to another device or dtype keeps the
     layout."""
     module.to(memory_format=torch.channels_last)
 
