@@ -18,6 +18,7 @@ import json
 import math
 import statistics
 from pathlib import Path
+from typing import Any
 
 from fgan.experiments.mnist import REFERENCE
 
@@ -30,11 +31,22 @@ def mean_and_stderr(values: list[float]) -> tuple[float, float]:
     return statistics.fmean(values), stderr
 
 
-def read_runs(folders: list[Path]) -> dict[str, dict[str, list[float]]]:
-    """divergence -> metric -> one value per run folder (seed)."""
+def mnist_table(text: str) -> dict[str, Any]:
+    """The table.json of an ``fgan reproduce mnist`` folder (argparse type)."""
+    path = Path(text) / "table.json"
+    try:
+        table = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise argparse.ArgumentTypeError(f"cannot read {path}: {err}") from None
+    if not isinstance(table, dict) or table.get("experiment") != "mnist":
+        raise argparse.ArgumentTypeError(f"{path} is not the table of an `fgan reproduce mnist` run")
+    return table
+
+
+def read_runs(tables: list[dict[str, Any]]) -> dict[str, dict[str, list[float]]]:
+    """divergence -> metric -> one value per run (seed)."""
     values: dict[str, dict[str, list[float]]] = {}
-    for folder in folders:
-        table = json.loads((folder / "table.json").read_text())
+    for table in tables:
         for row in (row for row in table["rows"] if row["divergence"] != REFERENCE):
             for metric, _ in METRICS:
                 values.setdefault(row["divergence"], {}).setdefault(metric, []).append(row[metric])
@@ -43,10 +55,20 @@ def read_runs(folders: list[Path]) -> dict[str, dict[str, list[float]]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--fp32", type=Path, nargs="+", required=True, help="fp32 run folders, one per seed")
-    parser.add_argument("--bf16", type=Path, nargs="+", required=True, help="bf16 run folders, one per seed")
+    parser.add_argument("--fp32", type=mnist_table, nargs="+", required=True, help="fp32 run folders, one per seed")
+    parser.add_argument("--bf16", type=mnist_table, nargs="+", required=True, help="bf16 run folders, one per seed")
     args = parser.parse_args()
     fp32, bf16 = read_runs(args.fp32), read_runs(args.bf16)
+    if set(fp32) != set(bf16):
+        parser.error(f"the fp32 runs have divergences {sorted(fp32)}, the bf16 runs {sorted(bf16)}")
+    unscored = [
+        divergence
+        for runs in (fp32, bf16)
+        for divergence, metrics in runs.items()
+        if any(None in values for values in metrics.values())
+    ]
+    if unscored:
+        parser.error(f"a run of {unscored[0]} has no score (it diverged); leave that seed out")
     print(f"{len(args.fp32)} fp32 seeds, {len(args.bf16)} bf16 seeds; mean ± standard error over seeds\n")
     print("| divergence | metric | fp32 seeds | fp32 | bf16 seeds | bf16 | bf16 - fp32 | in SEs |")
     print("|---|---|---|---:|---|---:|---:|---:|")
