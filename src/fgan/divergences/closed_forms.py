@@ -1,147 +1,36 @@
-r"""The f-divergences of the f-GAN paper (Nowozin, Cseke and Tomioka 2016, Tables 1, 2 and 6).
+r"""The f-divergences of the f-GAN paper in closed form (Nowozin, Cseke and Tomioka 2016, Tables 1, 2 and 6).
 
-An f-divergence is ``D_f(P||Q) = ∫ q(x) f(p(x)/q(x)) dx`` for a convex ``f`` with ``f(1) = 0``. Its Fenchel
-conjugate ``f*(t) = sup_u [u t - f(u)]`` gives the variational lower bound
-
-    D_f(P||Q) >= E_P[T(x)] - E_Q[f*(T(x))],   tight at T*(x) = f'(p(x)/q(x)).
-
-In f-GAN the critic is ``T = g_f(V(x))`` with an unconstrained network ``V`` and an output activation ``g_f`` that
-maps R into dom f*. Every divergence here provides, on torch tensors (float32 and float64, autograd-safe):
-
-* ``f(u)``, ``conjugate(t)`` (f*, ``+inf`` outside dom f*), ``activation(v)`` (g_f),
-* ``conjugate_of_activation(v)``: f*(g_f(v)) composed analytically into a numerically stable form,
-* ``f_prime_one`` (f'(1), the critic value at which real and fake are indistinguishable),
-* ``optimal_critic(r)`` (T* = f'(r) for a density ratio r) and ``ratio_from_critic(t)`` (the inverse of f').
-
-Names: ``tv, kl, reverse-kl, pearson, neyman, hellinger, jeffrey, js, gan, js-weighted:PI, alpha:A``, and
-``f:EXPR`` for a custom convex f given as an expression in u (e.g. ``f:u*log(u)``; conjugate, domain and activation
-are derived numerically, see :mod:`fgan.custom`); :func:`get_divergence` parses them and :func:`register_divergence`
-adds your own.
+Each class gives f, g_f, f* on dom f*, the fused f*(g_f(v)), f'(1), T* = f'(r) and (where f' is invertible) its
+inverse, with the formulas in its docstring (see :class:`fgan.divergences.base.Divergence`). Near a finite upper end
+b of dom f* the conjugates are written in the distance ``b - t`` (exact there), so that ``conjugate`` is finite and
+correct at the floats next to b, and at b itself where dom f* is closed (neyman, alpha with A < 0).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from decimal import Decimal, localcontext
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from fgan.special import log1mexp, log_lambertw_exp, log_softplus
+from fgan.divergences.base import Divergence
+from fgan.errors import UsageError
+from fgan.special import log1mexp, log_lambertw_exp, log_softplus, softplus
 
 _INF = math.inf
 
 
-def interval_text(low: float, high: float, closed: bool = False) -> str:
-    """An interval as text: ``R``, ``t < b``, ``t > a``, ``[a, b]`` (closed) or ``(a, b)``."""
-    if low == -_INF and high == _INF:
-        return "R"
-    if low == -_INF:
-        return f"t < {high:.4g}"
-    if high == _INF:
-        return f"t > {low:.4g}"
-    return f"[{low:.4g}, {high:.4g}]" if closed else f"({low:.4g}, {high:.4g})"
+def float_error(exact: Decimal, rounded: float) -> float:
+    """``exact - rounded`` as a float: what a float end of dom f* misses of the true (irrational) end."""
+    return float(exact - Decimal(rounded))
 
 
-class Divergence:
-    """Base class of an f-divergence. Subclasses set the formula strings and implement the methods.
-
-    Attributes:
-        name: the canonical name, as :func:`get_divergence` accepts it.
-        f_prime_one: f'(1) as a float.
-        conjugate_domain: ``(low, high)``, the interval dom f* (ends excluded unless ``domain_closed``).
-        f_domain_low: the smallest u at which f is taken to be defined (the conjugate is a supremum over
-            ``u >= f_domain_low``). 0 for all but Pearson, whose f the paper extends to all of R.
-        invertible_critic: whether f' is invertible, so that ``ratio_from_critic`` exists.
-        default_critic_penalty: the weight λ of the penalty λ/2 (E_P[V²] + E_Q[V²]) on the raw critic output that
-            training uses unless told otherwise; 0 except for divergences whose activation saturates.
-    """
-
-    name: str = ""
-    formula_f: str = ""
-    formula_activation: str = ""
-    formula_conjugate: str = ""
-    formula_fused: str = ""
-    f_prime_one: float = 0.0
-    conjugate_domain: tuple[float, float] = (-_INF, _INF)
-    domain_closed: bool = False
-    #: dom f* in words, for classes whose domain depends on a parameter (else it is written from conjugate_domain).
-    formula_domain: str = ""
-    f_domain_low: float = 0.0
-    invertible_critic: bool = True
-    default_critic_penalty: float = 0.0
-
-    def __init_subclass__(cls, **kwargs: object) -> None:
-        super().__init_subclass__(**kwargs)
-        if cls.formula_f:
-            domain = cls.formula_domain or cls._domain_text()
-            cls.__doc__ = (cls.__doc__ or "").rstrip() + (
-                "\n\n    Formulas::\n\n"
-                f"        f(u)           = {cls.formula_f}\n"
-                f"        g_f(v)         = {cls.formula_activation}\n"
-                f"        f*(t)          = {cls.formula_conjugate}   on dom f* = {domain}\n"
-                f"        f*(g_f(v))     = {cls.formula_fused}\n"
-                f"        f'(1)          = {cls.f_prime_one:g}\n"
-            )
-
-    @classmethod
-    def _domain_text(cls) -> str:
-        return interval_text(*cls.conjugate_domain, cls.domain_closed)
-
-    def domain_text(self) -> str:
-        """dom f* of this divergence (its parameters included) as text: ``R``, ``t < b``, ``[a, b]``, ..."""
-        return interval_text(*self.conjugate_domain, self.domain_closed)
-
-    def __repr__(self) -> str:
-        return f"<Divergence {self.name}>"
-
-    def f(self, u: Tensor) -> Tensor:
-        """The generator function f(u) of ``D_f(P||Q) = E_Q[f(p/q)]``."""
-        raise NotImplementedError
-
-    def activation(self, v: Tensor) -> Tensor:
-        """The output activation g_f: R -> dom f*."""
-        raise NotImplementedError
-
-    def _conjugate_inside(self, t: Tensor) -> Tensor:
-        """f*(t) for t inside dom f* (``conjugate`` replaces the outside by ``+inf``)."""
-        raise NotImplementedError
-
-    def conjugate_of_activation(self, v: Tensor) -> Tensor:
-        """f*(g_f(v)) in a stable fused form."""
-        raise NotImplementedError
-
-    def optimal_critic(self, r: Tensor) -> Tensor:
-        """T*(x) = f'(r) for the density ratio r = p(x)/q(x)."""
-        raise NotImplementedError
-
-    def ratio_from_critic(self, t: Tensor) -> Tensor:
-        """The density ratio r with f'(r) = t (the inverse of ``optimal_critic``)."""
-        raise NotImplementedError(f"f' of {self.name} is not invertible: no density ratio from its critic")
-
-    def in_conjugate_domain(self, t: Tensor) -> Tensor:
-        """Boolean mask of the points of t inside dom f*."""
-        low, high = self.conjugate_domain
-        if self.domain_closed:
-            return (t >= low) & (t <= high)
-        return (t > low) & (t < high)
-
-    def conjugate(self, t: Tensor) -> Tensor:
-        """The Fenchel conjugate f*(t) = sup_u [u t - f(u)]; ``+inf`` outside dom f*.
-
-        Points outside the domain are replaced by a point inside before the formula is applied, so gradients
-        stay finite (and zero) there.
-        """
-        inside = self.in_conjugate_domain(t)
-        low, high = self.conjugate_domain
-        safe_point = (
-            0.0
-            if low < 0.0 < high or (self.domain_closed and low <= 0.0 <= high)
-            else (high - 1.0 if high < _INF else low + 1.0)
-        )
-        t_safe = torch.where(inside, t, torch.full_like(t, safe_point))
-        return torch.where(inside, self._conjugate_inside(t_safe), torch.full_like(t, _INF))
+def _decimal_log(x: float) -> Decimal:
+    with localcontext() as context:
+        context.prec = 40
+        return Decimal(x).ln()
 
 
 def _xlogx(u: Tensor) -> Tensor:
@@ -172,7 +61,7 @@ class TotalVariation(Divergence):
     def activation(self, v: Tensor) -> Tensor:
         return 0.5 * torch.tanh(v)
 
-    def _conjugate_inside(self, t: Tensor) -> Tensor:
+    def conjugate_in_domain(self, t: Tensor) -> Tensor:
         return t
 
     def conjugate_of_activation(self, v: Tensor) -> Tensor:
@@ -198,7 +87,7 @@ class KullbackLeibler(Divergence):
     def activation(self, v: Tensor) -> Tensor:
         return v
 
-    def _conjugate_inside(self, t: Tensor) -> Tensor:
+    def conjugate_in_domain(self, t: Tensor) -> Tensor:
         return torch.exp(t - 1.0)
 
     def conjugate_of_activation(self, v: Tensor) -> Tensor:
@@ -228,8 +117,8 @@ class ReverseKL(Divergence):
     def activation(self, v: Tensor) -> Tensor:
         return -torch.exp(-v)
 
-    def _conjugate_inside(self, t: Tensor) -> Tensor:
-        return -1.0 - torch.log(-t)
+    def conjugate_in_domain(self, t: Tensor) -> Tensor:
+        return -1.0 - torch.log(self.distance_to_end(t))
 
     def conjugate_of_activation(self, v: Tensor) -> Tensor:
         return v - 1.0
@@ -261,7 +150,7 @@ class Pearson(Divergence):
     def activation(self, v: Tensor) -> Tensor:
         return v
 
-    def _conjugate_inside(self, t: Tensor) -> Tensor:
+    def conjugate_in_domain(self, t: Tensor) -> Tensor:
         return 0.25 * t * t + t
 
     def conjugate_of_activation(self, v: Tensor) -> Tensor:
@@ -281,8 +170,9 @@ class Neyman(Divergence):
     formula_f = "(1 - u)²/u"
     formula_activation = "1 - exp(-v)"
     formula_conjugate = "2 - 2 sqrt(1 - t)"
-    formula_fused = "2 - 2 exp(-v/2)"
+    formula_fused = "-2 expm1(-v/2)"
     conjugate_domain = (-_INF, 1.0)
+    domain_closed = True
 
     def f(self, u: Tensor) -> Tensor:
         return torch.square(1.0 - u) / u
@@ -290,8 +180,8 @@ class Neyman(Divergence):
     def activation(self, v: Tensor) -> Tensor:
         return -torch.expm1(-v)
 
-    def _conjugate_inside(self, t: Tensor) -> Tensor:
-        return 2.0 - 2.0 * torch.sqrt(1.0 - t)
+    def conjugate_in_domain(self, t: Tensor) -> Tensor:
+        return 2.0 - 2.0 * torch.sqrt(self.distance_to_end(t))
 
     def conjugate_of_activation(self, v: Tensor) -> Tensor:
         return -2.0 * torch.expm1(-0.5 * v)
@@ -310,7 +200,7 @@ class SquaredHellinger(Divergence):
     formula_f = "(sqrt(u) - 1)²"
     formula_activation = "1 - exp(-v)"
     formula_conjugate = "t / (1 - t)"
-    formula_fused = "exp(v) - 1"
+    formula_fused = "expm1(v)"
     conjugate_domain = (-_INF, 1.0)
 
     def f(self, u: Tensor) -> Tensor:
@@ -319,8 +209,8 @@ class SquaredHellinger(Divergence):
     def activation(self, v: Tensor) -> Tensor:
         return -torch.expm1(-v)
 
-    def _conjugate_inside(self, t: Tensor) -> Tensor:
-        return t / (1.0 - t)
+    def conjugate_in_domain(self, t: Tensor) -> Tensor:
+        return t / self.distance_to_end(t)
 
     def conjugate_of_activation(self, v: Tensor) -> Tensor:
         return torch.expm1(v)
@@ -351,12 +241,12 @@ class Jeffrey(Divergence):
     def activation(self, v: Tensor) -> Tensor:
         return v
 
-    def _conjugate_inside(self, t: Tensor) -> Tensor:
+    def conjugate_in_domain(self, t: Tensor) -> Tensor:
         log_w = log_lambertw_exp(1.0 - t)
         return torch.exp(log_w) + torch.exp(-log_w) + t - 2.0
 
     def conjugate_of_activation(self, v: Tensor) -> Tensor:
-        return self._conjugate_inside(v)
+        return self.conjugate_in_domain(v)
 
     def optimal_critic(self, r: Tensor) -> Tensor:
         return 1.0 + torch.log(r) - torch.reciprocal(r)
@@ -366,6 +256,7 @@ class Jeffrey(Divergence):
 
 
 _LOG2 = math.log(2.0)
+_LOG2_ERROR = float_error(_decimal_log(2.0), _LOG2)
 
 
 class JensenShannon(Divergence):
@@ -380,6 +271,8 @@ class JensenShannon(Divergence):
     formula_conjugate = "-log(2 - e^t)"
     formula_fused = "softplus(v) - log 2"
     conjugate_domain = (-_INF, _LOG2)
+    domain_end_error = _LOG2_ERROR
+    formula_domain = "t < log 2"
 
     def f(self, u: Tensor) -> Tensor:
         return _xlogx(u) - (u + 1.0) * (torch.log1p(u) - _LOG2)
@@ -387,11 +280,12 @@ class JensenShannon(Divergence):
     def activation(self, v: Tensor) -> Tensor:
         return _LOG2 + F.logsigmoid(v)
 
-    def _conjugate_inside(self, t: Tensor) -> Tensor:
-        return -torch.log(2.0 - torch.exp(t))
+    def conjugate_in_domain(self, t: Tensor) -> Tensor:
+        # 2 - e^t = 2 (1 - e^{-(log 2 - t)})
+        return -_LOG2 - log1mexp(-self.distance_to_end(t))
 
     def conjugate_of_activation(self, v: Tensor) -> Tensor:
-        return F.softplus(v) - _LOG2
+        return softplus(v) - _LOG2
 
     def optimal_critic(self, r: Tensor) -> Tensor:
         return _LOG2 + torch.log(r) - torch.log1p(r)
@@ -413,10 +307,12 @@ class JensenShannonWeighted(Divergence):
 
     def __init__(self, pi: float) -> None:
         if not 0.0 < pi < 1.0:
-            raise ValueError(f"js-weighted needs a weight PI in (0, 1), got {pi}")
+            raise UsageError(f"js-weighted needs a weight PI in (0, 1), got {pi}")
         self.pi = float(pi)
         self.name = f"js-weighted:{pi:g}"
-        self.conjugate_domain = (-_INF, -pi * math.log(pi))
+        end = -pi * math.log(pi)
+        self.conjugate_domain = (-_INF, end)
+        self.domain_end_error = float_error(-Decimal(pi) * _decimal_log(pi), end)
 
     def f(self, u: Tensor) -> Tensor:
         pi = self.pi
@@ -426,10 +322,10 @@ class JensenShannonWeighted(Divergence):
     def activation(self, v: Tensor) -> Tensor:
         return -self.pi * math.log(self.pi) + F.logsigmoid(v)
 
-    def _conjugate_inside(self, t: Tensor) -> Tensor:
+    def conjugate_in_domain(self, t: Tensor) -> Tensor:
         pi = self.pi
-        # 1 - π e^{t/π} = 1 - exp(t/π + log π)
-        return (1.0 - pi) * (math.log(1.0 - pi) - log1mexp(t / pi + math.log(pi)))
+        # 1 - π e^{t/π} = 1 - exp(t/π + log π) = 1 - exp(-(b - t)/π) with b = -π log π
+        return (1.0 - pi) * (math.log(1.0 - pi) - log1mexp(-self.distance_to_end(t) / pi))
 
     def conjugate_of_activation(self, v: Tensor) -> Tensor:
         # π e^{g_f(v)/π} = sigmoid(v)^{1/π}
@@ -466,11 +362,11 @@ class GAN(Divergence):
     def activation(self, v: Tensor) -> Tensor:
         return F.logsigmoid(v)
 
-    def _conjugate_inside(self, t: Tensor) -> Tensor:
+    def conjugate_in_domain(self, t: Tensor) -> Tensor:
         return -log1mexp(t)
 
     def conjugate_of_activation(self, v: Tensor) -> Tensor:
-        return F.softplus(v)
+        return softplus(v)
 
     def optimal_critic(self, r: Tensor) -> Tensor:
         return torch.log(r) - torch.log1p(r)
@@ -491,15 +387,19 @@ class Alpha(Divergence):
     formula_f = "(u^α - 1 - α(u - 1)) / (α(α - 1))"
     formula_activation = "1/(1 - α) - log(1 + e^{-v}) if α < 1, v if α > 1"
     formula_conjugate = "(1/α) (t(α - 1) + 1)^{α/(α-1)} - 1/α  (-1/α below t = -1/(α-1) when α > 1)"
-    formula_domain = "t < 1/(1 - α) if α < 1, R if α > 1"
+    formula_domain = "t ≤ 1/(1 - α) if α < 0, t < 1/(1 - α) if 0 < α < 1, R if α > 1"
     formula_fused = "(1/α) ((1-α) softplus(-v))^{α/(α-1)} - 1/α if α < 1, the conjugate at v if α > 1"
 
     def __init__(self, alpha: float) -> None:
         if alpha in (0.0, 1.0) or not math.isfinite(alpha):
-            raise ValueError(f"alpha needs A not 0 or 1 (those limits are reverse-kl and kl), got {alpha}")
+            raise UsageError(f"alpha needs A not 0 or 1 (those limits are reverse-kl and kl), got {alpha}")
         self.alpha = float(alpha)
         self.name = f"alpha:{alpha:g}"
-        self.conjugate_domain = (-_INF, 1.0 / (1.0 - alpha)) if alpha < 1.0 else (-_INF, _INF)
+        if alpha < 1.0:
+            end = 1.0 / (1.0 - alpha)
+            self.conjugate_domain = (-_INF, end)
+            self.domain_end_error = float_error(1 / (1 - Decimal(alpha)), end)
+            self.domain_closed = alpha < 0.0  # f*(b) = -1/α is finite where α/(α - 1) > 0
 
     def f(self, u: Tensor) -> Tensor:
         a = self.alpha
@@ -510,15 +410,16 @@ class Alpha(Divergence):
             return 1.0 / (1.0 - self.alpha) + F.logsigmoid(v)
         return v
 
-    def _conjugate_inside(self, t: Tensor) -> Tensor:
+    def conjugate_in_domain(self, t: Tensor) -> Tensor:
         a = self.alpha
-        base = torch.clamp(t * (a - 1.0) + 1.0, min=0.0)
+        # for α < 1: t(α - 1) + 1 = (1 - α)(b - t) with b = 1/(1 - α)
+        base = (1.0 - a) * self.distance_to_end(t) if a < 1.0 else torch.clamp(t * (a - 1.0) + 1.0, min=0.0)
         return torch.pow(base, a / (a - 1.0)) / a - 1.0 / a
 
     def conjugate_of_activation(self, v: Tensor) -> Tensor:
         a = self.alpha
         if a > 1.0:
-            return self._conjugate_inside(v)
+            return self.conjugate_in_domain(v)
         # g_f(v)(α - 1) + 1 = (1 - α) softplus(-v), raised to α/(α - 1) in log space.
         log_base = math.log(1.0 - a) + log_softplus(-v)
         return torch.exp(a / (a - 1.0) * log_base) / a - 1.0 / a
@@ -530,91 +431,3 @@ class Alpha(Divergence):
     def ratio_from_critic(self, t: Tensor) -> Tensor:
         a = self.alpha
         return torch.pow(torch.clamp(1.0 + (a - 1.0) * t, min=0.0), 1.0 / (a - 1.0))
-
-
-_SIMPLE: dict[str, type[Divergence]] = {
-    cls.name: cls
-    for cls in (
-        TotalVariation,
-        KullbackLeibler,
-        ReverseKL,
-        Pearson,
-        Neyman,
-        SquaredHellinger,
-        Jeffrey,
-        JensenShannon,
-        GAN,
-    )
-}
-_PARAMETRIC: dict[str, tuple[str, Callable[[float], Divergence]]] = {
-    "js-weighted": ("PI", JensenShannonWeighted),
-    "alpha": ("A", Alpha),
-}
-_CUSTOM: dict[str, Callable[[], Divergence]] = {}
-
-#: The divergences of the paper's Gaussian-mixture experiment (Table 3).
-PAPER_DIVERGENCES = ("kl", "reverse-kl", "js", "jeffrey", "pearson")
-#: One instance of every form, parametric ones at representative parameters.
-EXAMPLE_DIVERGENCES = (*_SIMPLE, "js-weighted:0.3", "alpha:-1", "alpha:0.5", "alpha:2")
-
-
-def list_divergences() -> list[str]:
-    """Every accepted name form: the fixed names, ``js-weighted:PI``, ``alpha:A``, ``f:EXPR`` and registered ones."""
-    return [*_SIMPLE, *(f"{base}:{param}" for base, (param, _) in _PARAMETRIC.items()), "f:EXPR", *_CUSTOM]
-
-
-def describe_divergences() -> list[dict[str, str]]:
-    """One row per name form: ``name, f, activation, conjugate, domain, f_prime_one`` (formulas as text)."""
-    forms = [*_SIMPLE.items(), *((f"{base}:{param}", cls) for base, (param, cls) in _PARAMETRIC.items())]
-    return [
-        {
-            "name": name,
-            "f": cls.formula_f,
-            "activation": cls.formula_activation,
-            "conjugate": cls.formula_conjugate,
-            "f_prime_one": f"{cls.f_prime_one:.4g}",
-        }
-        for name, cls in forms
-    ]
-
-
-def register_divergence(name: str, factory: Callable[[], Divergence]) -> None:
-    """Make ``get_divergence(name)`` (and ``--divergence name``) return ``factory()``."""
-    if name in _SIMPLE or name in _PARAMETRIC or ":" in name:
-        raise ValueError(f"cannot register {name!r}: the name is built in or contains ':'")
-    _CUSTOM[name] = factory
-
-
-def get_divergence(name: str | Divergence) -> Divergence:
-    """Return the divergence called ``name`` (see :func:`list_divergences`); a Divergence is returned as is.
-
-    Raises:
-        ValueError: for an unknown or malformed name; the message lists the valid forms.
-    """
-    if isinstance(name, Divergence):
-        return name
-    valid = ", ".join(list_divergences())
-    key = str(name).strip().lower()
-    if key in _SIMPLE:
-        return _SIMPLE[key]()
-    if key in _CUSTOM:
-        return _CUSTOM[key]()
-    base, sep, param = key.partition(":")
-    if sep and base == "f":
-        from fgan.custom import CustomDivergence, parse_f_expression  # here: fgan.custom imports this module
-
-        expression = param.strip()
-        try:
-            return CustomDivergence(parse_f_expression(expression), name=f"f:{expression}", formula=expression)
-        except ValueError as err:
-            raise ValueError(f"divergence {name!r}: {err}; valid forms: {valid}") from None
-    if sep and base in _PARAMETRIC:
-        try:
-            value = float(param)
-        except ValueError:
-            raise ValueError(f"divergence {name!r}: {param!r} is not a number; valid forms: {valid}") from None
-        try:
-            return _PARAMETRIC[base][1](value)
-        except ValueError as err:
-            raise ValueError(f"divergence {name!r}: {err}; valid forms: {valid}") from None
-    raise ValueError(f"unknown divergence {name!r}; valid forms: {valid}")
