@@ -43,14 +43,17 @@ class TotalVariation(Divergence):
     The optimal critic ½ sign(r - 1) sits where ½ tanh(v) saturates (v -> ±inf), and a saturated critic passes no
     gradient to either player: unchecked, training stalls with F = 0. Training therefore penalises the raw output
     by default (``default_critic_penalty``), which keeps V finite at a small cost to the bound.
+
+    The paper gives f*(t) = t on |t| <= ½; below -½ the supremum over u >= 0 sits at u = 0, so f* = -f(0) = -½
+    there (the activation never goes below -½).
     """
 
     name = "tv"
     formula_f = "½|u - 1|"
     formula_activation = "½ tanh(v)"
-    formula_conjugate = "t"
+    formula_conjugate = "max(t, -½)"
     formula_fused = "½ tanh(v)"
-    conjugate_domain = (-0.5, 0.5)
+    conjugate_domain = (-_INF, 0.5)
     domain_closed = True
     invertible_critic = False
     default_critic_penalty = 0.01
@@ -62,7 +65,7 @@ class TotalVariation(Divergence):
         return 0.5 * torch.tanh(v)
 
     def conjugate_in_domain(self, t: Tensor) -> Tensor:
-        return t
+        return torch.clamp(t, min=-0.5)  # below -½ the supremum over u >= 0 sits at u = 0: f* = -f(0) = -½
 
     def conjugate_of_activation(self, v: Tensor) -> Tensor:
         return 0.5 * torch.tanh(v)
