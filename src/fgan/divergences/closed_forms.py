@@ -236,7 +236,7 @@ class Jeffrey(Divergence):
     formula_f = "(u - 1) log u"
     formula_activation = "v"
     formula_conjugate = "W(e^{1-t}) + 1/W(e^{1-t}) + t - 2"
-    formula_fused = "W(e^{1-v}) + 1/W(e^{1-v}) + v - 2"
+    formula_fused = "W(e^{1-v}) + 1/W(e^{1-v}) + v - 2, W in log space"
 
     def f(self, u: Tensor) -> Tensor:
         return (u - 1.0) * torch.log(u)
@@ -391,7 +391,9 @@ class Alpha(Divergence):
     formula_activation = "1/(1 - α) - log(1 + e^{-v}) if α < 1, v if α > 1"
     formula_conjugate = "(1/α) (t(α - 1) + 1)^{α/(α-1)} - 1/α  (-1/α below t = -1/(α-1) when α > 1)"
     formula_domain = "t ≤ 1/(1 - α) if α < 0, t < 1/(1 - α) if 0 < α < 1, R if α > 1"
-    formula_fused = "(1/α) ((1-α) softplus(-v))^{α/(α-1)} - 1/α if α < 1, the conjugate at v if α > 1"
+    formula_fused = (
+        "exp(α/(α-1) (log(1-α) + log softplus(-v)))/α - 1/α if α < 1, the conjugate at v (base clamped at 0) if α > 1"
+    )
 
     def __init__(self, alpha: float) -> None:
         if alpha in (0.0, 1.0) or not math.isfinite(alpha):
