@@ -226,7 +226,7 @@ def test_conjugate_at_domain_ends_and_rounded_activations_is_the_supremum(
     value = divergence.conjugate(t)
     assert value.dtype == dtype
     t64 = t.double()
-    expected, u_star, noise, converged = brute_force_supremum(divergence, t64)
+    expected, _, noise, converged = brute_force_supremum(divergence, t64)
     rtol = 1e-10 if dtype == torch.float64 else 2.0 * torch.finfo(dtype).eps
     tolerance = rtol * expected.abs() + 1e-12 + 32.0 * noise
     value64 = value.double()
