@@ -9,6 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from fgan.divergences import registry
+
+
+@pytest.fixture(autouse=True)
+def _restore_divergence_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts from the built-in divergence registry; names a test registers are gone after it."""
+    monkeypatch.setattr(registry, "_ENTRIES", dict(registry._ENTRIES))
+
+
 #: Seconds one ``apt-get`` call may take (installing Chromium fetches a few hundred MB of packages).
 APT_TIMEOUT = 1800
 

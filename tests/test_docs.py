@@ -2,7 +2,8 @@
 
 docs/tutorial.md states how its Python blocks run: in order, sequentially in ONE namespace (one Python session),
 in one working folder, so that later blocks use the names and files of earlier ones. The test does exactly that,
-in a temporary folder, with the divergence registry restored afterwards (the tutorial registers "triangular").
+in a temporary folder, with the divergence registry restored afterwards (the tutorial registers "triangular"; the
+autouse fixture of tests/conftest.py restores it).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from fgan import divergences
 from fgan.cli import build_parser
 from fgan.divergences import get_divergence
 
@@ -47,7 +47,6 @@ def test_sections_exist_in_order() -> None:
 def test_python_examples_run_in_one_session(tmp_path, monkeypatch, capsys) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("FGAN_CACHE_DIR", str(tmp_path / "cache"))  # nothing written to the user's cache
-    monkeypatch.setattr(divergences, "_CUSTOM", dict(divergences._CUSTOM))  # registrations undone afterwards
     examples = blocks("python")
     assert len(examples) >= 10
     namespace: dict[str, object] = {"__name__": "tutorial"}

@@ -8,7 +8,7 @@ import scipy.special
 import torch
 from torch.testing import assert_close
 
-from fgan.special import lambertw, lambertw_exp, log1mexp, log_lambertw_exp, log_softplus
+from fgan.special import lambertw, lambertw_exp, log1mexp, log_lambertw_exp, log_softplus, softplus
 
 
 def _scipy_lambertw_exp(y: torch.Tensor) -> torch.Tensor:
@@ -145,8 +145,8 @@ def test_log_softplus_matches_reference_float64() -> None:
     # Where e^x is subnormal (x < -708) the reference itself loses digits; compare where it is accurate.
     finite = torch.isfinite(expected) & (x > -708.0)
     assert finite.sum() > 140_000
-    # torch's softplus returns x itself above x = 20, which costs ~e^-20 relative; hence 1e-10, not 1e-12.
-    assert_close(log_softplus(x)[finite], expected[finite], rtol=1e-10, atol=0.0)
+    # fgan.special.softplus keeps log1p(e^x) up to x = 40 in float64 (torch's own switches to x at 20, ~e^-20 off)
+    assert_close(log_softplus(x)[finite], expected[finite], rtol=1e-14, atol=1e-15)
 
 
 def test_log_softplus_tail_switch_is_continuous() -> None:
@@ -174,3 +174,18 @@ def test_log_softplus_float32_finite_with_finite_gradient() -> None:
     expected = torch.where(xd < -700.0, torch.ones_like(xd), expected)
     assert_close(grad.double(), expected, rtol=1e-4, atol=1e-6)
     assert_close(value[:100].double(), xd[:100], rtol=1e-6, atol=0.0)
+
+
+# --- softplus ---------------------------------------------------------------------------------------------------
+
+
+def test_softplus_float64_is_exact_beyond_torchs_threshold() -> None:
+    x = torch.linspace(-60.0, 60.0, 1201, dtype=torch.float64)
+    expected = torch.logaddexp(x, torch.zeros_like(x))
+    assert_close(softplus(x), expected, rtol=1e-15, atol=0.0)
+    assert (torch.nn.functional.softplus(x[x > 20.0]) - expected[x > 20.0]).abs().max() > 1e-10  # torch's is not
+
+
+def test_softplus_float32_is_torchs_bit_for_bit() -> None:
+    x = torch.linspace(-60.0, 60.0, 12001, dtype=torch.float32)
+    assert torch.equal(softplus(x), torch.nn.functional.softplus(x))

@@ -7,7 +7,8 @@ Modules: :mod:`fgan.divergences` (every f, its conjugate and activation), :mod:`
 losses), :mod:`fgan.training` (Algorithm 1 and alternating updates), :mod:`fgan.data` (synthetic data),
 :mod:`fgan.models` (generators and critics), :mod:`fgan.quadrature` (exact divergences of 1-D densities),
 :mod:`fgan.runs` (the run folder), :mod:`fgan.estimation` (divergence estimation from samples),
-:mod:`fgan.gaussians` (exact divergences between Gaussians), :mod:`fgan.custom` (divergences from any convex f),
+:mod:`fgan.gaussians` (exact divergences between Gaussians), :mod:`fgan.divergences.custom` (divergences from any
+convex f),
 :mod:`fgan.idx` (IDX files), :mod:`fgan.images` (MNIST, Fashion-MNIST, digits, image folders),
 :mod:`fgan.image_models` (the paper's MNIST pair, DCGAN), :mod:`fgan.grids` (image grids), :mod:`fgan.parzen`
 (Parzen-window log-likelihood), :mod:`fgan.features` (classifier-feature metrics), :mod:`fgan.evaluation`

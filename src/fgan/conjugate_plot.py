@@ -21,8 +21,7 @@ import torch
 from matplotlib.axes import Axes
 from torch import Tensor
 
-from fgan.custom import CustomDivergence
-from fgan.divergences import Divergence, get_divergence
+from fgan.divergences import CustomDivergence, Divergence, get_divergence
 from fgan.errors import UsageError
 from fgan.plotting import save_figure
 

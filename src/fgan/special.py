@@ -3,6 +3,8 @@
 * :func:`lambertw_exp`, :func:`log_lambertw_exp` -- ``W(e^y)`` and its log, the principal branch of Lambert W
   at ``e^y``, computed in log space so that ``e^y`` never overflows; the gradient is the exact implicit one.
 * :func:`log1mexp` -- ``log(1 - e^x)`` for ``x < 0`` (Maechler's two-branch form).
+* :func:`softplus` -- ``log(1 + e^x)`` to the precision of x's dtype (torch's softplus is the identity above 20,
+  off by ``e^{-20}`` relative to 20, which float64 resolves).
 * :func:`log_softplus` -- ``log(softplus(x)) = log(log(1 + e^x))``, finite for very negative ``x``.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 _NEWTON_STEPS = 12
@@ -55,13 +58,24 @@ def log1mexp(x: Tensor) -> Tensor:
     return torch.where(near_zero, torch.log(-torch.expm1(x_near)), torch.log1p(-torch.exp(x_far)))
 
 
-_LOG_SOFTPLUS_SWITCH = -15.0
+#: Where ``log(1 + e^x) = x + log1p(e^{-x})`` becomes x to the dtype's precision (``e^{-x}`` below its epsilon
+#: relative to x); torch's default of 20 for every dtype, float32 and below.
+_SOFTPLUS_IDENTITY_ABOVE: dict[torch.dtype, float] = {torch.float64: 40.0}
+#: Where :func:`log_softplus` switches to ``x - e^x / 2`` (error about ``e^{2x}/5``, below the dtype's epsilon).
+_LOG_SOFTPLUS_TAIL_BELOW: dict[torch.dtype, float] = {torch.float64: -20.0}
+
+
+def softplus(x: Tensor) -> Tensor:
+    """``log(1 + e^x)``: torch's softplus with its switch to the identity at 40 in float64 (``e^{-40}/40`` is
+    below float64's epsilon) and at torch's 20 otherwise (the same bits as ``F.softplus`` in float32)."""
+    return F.softplus(x, threshold=_SOFTPLUS_IDENTITY_ABOVE.get(x.dtype, 20.0))
 
 
 def log_softplus(x: Tensor) -> Tensor:
-    """``log(log(1 + e^x))``. Below ``x = -15`` it uses ``x - e^x / 2`` (error below ``e^{2x}``), so it stays
-    finite where ``softplus(x)`` underflows."""
-    tail = x < _LOG_SOFTPLUS_SWITCH
-    x_tail = torch.clamp(x, max=_LOG_SOFTPLUS_SWITCH)
-    x_body = torch.clamp(x, min=_LOG_SOFTPLUS_SWITCH)
-    return torch.where(tail, x_tail - 0.5 * torch.exp(x_tail), torch.log(torch.nn.functional.softplus(x_body)))
+    """``log(log(1 + e^x))``. Below ``x = -15`` (``-20`` in float64) it uses ``x - e^x / 2`` (error about
+    ``e^{2x}/5``), so it stays finite where ``softplus(x)`` underflows."""
+    switch = _LOG_SOFTPLUS_TAIL_BELOW.get(x.dtype, -15.0)
+    tail = x < switch
+    x_tail = torch.clamp(x, max=switch)
+    x_body = torch.clamp(x, min=switch)
+    return torch.where(tail, x_tail - 0.5 * torch.exp(x_tail), torch.log(softplus(x_body)))

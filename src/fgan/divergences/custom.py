@@ -11,45 +11,24 @@ bisection in ``log u``):
 * ``d f*/dt = u*(t)`` (envelope theorem), so the gradient is exact without differentiating the solver.
 * The activation is the identity when ``L = +inf`` and ``g_f(v) = L - softplus(-v) = L + logsigmoid(v)`` otherwise.
 
-:func:`parse_f_expression` turns a short text such as ``"u*log(u)"`` into such an f without ``eval``: it walks the
-Python ``ast`` and allows only numbers, ``u``, ``pi``, ``e``, ``+ - * / **`` and a few one-argument functions.
-``get_divergence("f:EXPR")`` uses both.
+``get_divergence("f:EXPR")`` builds one from the f that :func:`fgan.divergences.expression.parse_f_expression`
+compiles.
 """
 
 from __future__ import annotations
 
-import ast
 import math
-import warnings
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from fgan.divergences import Divergence
+from fgan.divergences.base import Divergence
+from fgan.errors import UsageError
 
 _INF = math.inf
 _F64 = torch.float64
-
-#: Functions of one argument that an f expression may call.
-ALLOWED_FUNCTIONS: dict[str, Callable[[Tensor], Tensor]] = {
-    "log": torch.log,
-    "exp": torch.exp,
-    "sqrt": torch.sqrt,
-    "abs": torch.abs,
-    "log1p": torch.log1p,
-    "expm1": torch.expm1,
-    "tanh": torch.tanh,
-    "softplus": F.softplus,
-    "sigmoid": torch.sigmoid,
-}
-#: Named constants that an f expression may use.
-ALLOWED_CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
-#: Limits on an f expression: characters of text and nodes of its syntax tree.
-MAX_EXPRESSION_CHARS = 200
-MAX_EXPRESSION_NODES = 100
-
 
 class CustomDivergence(Divergence):
     r"""An f-divergence from a user-given convex f with f(1) = 0; conjugate, domain and activation are derived.
@@ -72,7 +51,7 @@ class CustomDivergence(Divergence):
     call costs about 50 evaluations of f and f' on the whole tensor.
 
     Construction checks, in float64, that f(1) = 0 (within 1e-9) and that f is finite and convex on a log-spaced
-    grid of u in [1e-6, 1e6]; it raises ValueError otherwise. Convexity outside that grid is not checked.
+    grid of u in [1e-6, 1e6]; it raises UsageError otherwise. Convexity outside that grid is not checked.
 
     Attributes (besides those of :class:`Divergence`):
         slope_at_infinity: L, the upper end of dom f* (``conjugate_domain[1]``).
@@ -87,7 +66,7 @@ class CustomDivergence(Divergence):
 
     def __init__(self, f: Callable[[Tensor], Tensor], name: str = "custom", formula: str = "") -> None:
         if not callable(f):
-            raise ValueError(f"a custom divergence needs a callable f, got {type(f).__name__}")
+            raise UsageError(f"a custom divergence needs a callable f, got {type(f).__name__}")
         self._f = f
         self.name = name
         self.formula_f = formula or "custom f"
@@ -146,7 +125,7 @@ class CustomDivergence(Divergence):
         one = self.f(torch.ones(1, dtype=_F64))
         f_one = float(one.reshape(-1)[0])
         if not abs(f_one) <= 1e-9:
-            raise ValueError(
+            raise UsageError(
                 f"f(1) = {f_one:.6g}, but an f-divergence needs f(1) = 0 (subtract the constant f(1) from f)"
             )
         u = torch.logspace(-6, 6, 1201, dtype=_F64)
@@ -154,7 +133,7 @@ class CustomDivergence(Divergence):
         bad = ~torch.isfinite(values)
         if bad.any():
             i = int(bad.nonzero()[0, 0])
-            raise ValueError(
+            raise UsageError(
                 f"f is not finite at u = {u[i].item():.6g} (f(u) = {values[i].item()}); it must be on u > 0"
             )
         # convexity: the slopes of the chords between neighbouring grid points must not decrease
@@ -171,7 +150,7 @@ class CustomDivergence(Divergence):
         violation = drop < -tolerance
         if violation.any():
             i = int(torch.argmin(torch.where(violation, drop / tolerance, torch.zeros_like(drop))))
-            raise ValueError(
+            raise UsageError(
                 f"f is not convex near u = {u[i + 1].item():.6g}: its slope falls from {slopes[i].item():.6g} to "
                 f"{slopes[i + 1].item():.6g}"
             )
@@ -268,7 +247,7 @@ class CustomDivergence(Divergence):
             out = out + u_star.to(t.dtype) * (t - t.detach())
         return out
 
-    def _conjugate_inside(self, t: Tensor) -> Tensor:
+    def conjugate_in_domain(self, t: Tensor) -> Tensor:
         u_star, value = self._argmax(t.detach().to(_F64))
         return self._envelope(t, u_star, value)
 
@@ -310,141 +289,3 @@ def _round_limit(value: float) -> float:
     if abs(value) < 1e-10:
         return 0.0
     return float(f"{value:.10g}")
-
-
-# --- the expression parser ------------------------------------------------------------------------------------
-
-_BINARY: dict[type[ast.operator], Callable[[Tensor, Tensor], Tensor]] = {
-    ast.Add: torch.add,
-    ast.Sub: torch.sub,
-    ast.Mult: torch.mul,
-    ast.Div: torch.div,
-    ast.Pow: torch.pow,
-}
-_UNARY: dict[type[ast.unaryop], Callable[[Tensor], Tensor]] = {ast.UAdd: torch.positive, ast.USub: torch.neg}
-_NODE_NAMES: dict[type[ast.AST], str] = {
-    ast.Attribute: "attribute access",
-    ast.Subscript: "subscripts",
-    ast.Lambda: "lambda",
-    ast.ListComp: "comprehensions",
-    ast.SetComp: "comprehensions",
-    ast.DictComp: "comprehensions",
-    ast.GeneratorExp: "comprehensions",
-    ast.IfExp: "conditional expressions",
-    ast.Compare: "comparisons",
-    ast.BoolOp: "boolean operators",
-    ast.List: "lists",
-    ast.Tuple: "tuples",
-    ast.Set: "sets",
-    ast.Dict: "dicts",
-    ast.JoinedStr: "f-strings",
-    ast.NamedExpr: "assignment expressions",
-    ast.Starred: "starred arguments",
-    ast.Await: "await",
-    ast.Yield: "yield",
-    ast.YieldFrom: "yield",
-    ast.Slice: "slices",
-}
-
-_Evaluator = Callable[[Tensor], Tensor]
-
-
-class _ParsedF:
-    """f(u) from a checked expression tree, evaluated by recursion on torch tensors."""
-
-    def __init__(self, text: str, evaluate: _Evaluator) -> None:
-        self.text = text
-        self._evaluate = evaluate
-
-    def __call__(self, u: Tensor) -> Tensor:
-        u = torch.as_tensor(u)
-        if not u.is_floating_point():
-            u = u.to(torch.get_default_dtype())
-        value = self._evaluate(u)
-        return value if value.shape == u.shape else value + torch.zeros_like(u)
-
-    def __repr__(self) -> str:
-        return f"f(u) = {self.text}"
-
-
-def _refuse(text: str, what: str) -> ValueError:
-    shown = text if len(text) <= 60 else text[:57] + "..."
-    return ValueError(
-        f"f expression {shown!r}: {what} not allowed (allowed: numbers, u, pi, e, + - * / ** and "
-        f"{', '.join(ALLOWED_FUNCTIONS)} of one argument)"
-    )
-
-
-def _compile_node(node: ast.AST, text: str) -> _Evaluator:
-    """Check one node (and its children) and return its evaluator; nothing is evaluated here."""
-    if isinstance(node, ast.Expression):
-        return _compile_node(node.body, text)
-    if isinstance(node, ast.Constant):
-        if isinstance(node.value, bool) or not isinstance(node.value, int | float):
-            raise _refuse(text, f"a constant of type {type(node.value).__name__}")
-        try:
-            number = float(node.value)
-        except OverflowError:
-            raise _refuse(text, "a constant this large") from None
-        return lambda u: u.new_tensor(number)
-    if isinstance(node, ast.Name):
-        if node.id == "u":
-            return lambda u: u
-        if node.id in ALLOWED_CONSTANTS:
-            number = ALLOWED_CONSTANTS[node.id]
-            return lambda u: u.new_tensor(number)
-        if node.id in ALLOWED_FUNCTIONS:
-            raise _refuse(text, f"the function {node.id!r} without a call")
-        raise _refuse(text, f"the name {node.id!r}")
-    if isinstance(node, ast.BinOp):
-        op = _BINARY.get(type(node.op))
-        if op is None:
-            raise _refuse(text, f"the operator {type(node.op).__name__}")
-        left, right = _compile_node(node.left, text), _compile_node(node.right, text)
-        return lambda u: op(left(u), right(u))
-    if isinstance(node, ast.UnaryOp):
-        unary = _UNARY.get(type(node.op))
-        if unary is None:
-            raise _refuse(text, f"the operator {type(node.op).__name__}")
-        operand = _compile_node(node.operand, text)
-        return lambda u: unary(operand(u))
-    if isinstance(node, ast.Call):
-        if not isinstance(node.func, ast.Name):
-            raise _refuse(text, "calling anything but a listed function")
-        if node.func.id not in ALLOWED_FUNCTIONS:
-            raise _refuse(text, f"calling {node.func.id!r}")
-        if node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
-            raise _refuse(text, f"calling {node.func.id} with anything but one positional argument")
-        function = ALLOWED_FUNCTIONS[node.func.id]
-        argument = _compile_node(node.args[0], text)
-        return lambda u: function(argument(u))
-    raise _refuse(text, _NODE_NAMES.get(type(node), type(node).__name__))
-
-
-def parse_f_expression(text: str) -> Callable[[Tensor], Tensor]:
-    """Parse an f expression such as ``"u*log(u)"`` into a torch function of u, safely (no eval).
-
-    The text is parsed with ``ast.parse(mode="eval")`` and every node is checked before anything is evaluated.
-    Allowed: int and float constants, the name ``u``, the constants ``pi`` and ``e``, the operators
-    ``+ - * / **``, unary ``+ -``, and calls with one positional argument of ``log, exp, sqrt, abs, log1p, expm1,
-    tanh, softplus, sigmoid``. At most 200 characters and 100 expression nodes.
-
-    Raises:
-        ValueError: with a one-line message naming what is not allowed.
-    """
-    if not isinstance(text, str):
-        raise ValueError(f"an f expression must be text, got {type(text).__name__}")
-    if len(text) > MAX_EXPRESSION_CHARS:
-        raise ValueError(f"f expression of {len(text)} characters: at most {MAX_EXPRESSION_CHARS} are allowed")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", SyntaxWarning)  # e.g. "invalid decimal literal" for "1if"
-            tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError as err:
-        raise ValueError(f"f expression {text[:60]!r} does not parse: {err.msg}") from None
-    except (ValueError, RecursionError, MemoryError) as err:  # e.g. null bytes, absurd nesting
-        raise ValueError(f"f expression {text[:60]!r} does not parse: {type(err).__name__}") from None
-    nodes = sum(1 for node in ast.walk(tree) if isinstance(node, ast.expr))
-    if nodes > MAX_EXPRESSION_NODES:
-        raise ValueError(f"f expression {text[:60]!r} has {nodes} syntax nodes: at most {MAX_EXPRESSION_NODES}")
-    return _ParsedF(text.strip(), _compile_node(tree, text))
