@@ -3,7 +3,7 @@
 For each configuration (model, data and batch size) and precision it measures
 
 * fgan's step: :meth:`fgan.training.Trainer.train` running Algorithm 1 (one forward and one backward pass, see
-  :meth:`~fgan.training.Trainer.single_step`) in the given precision;
+  :meth:`fgan.step.StepEngine.single_step`) in the given precision;
 * the reference: the alternating update as public f-GAN scripts write it, in float32: a critic step (generate,
   critic on real and generated samples, backward, Adam) then a generator step (generate again, critic, backward,
   Adam), each with its own forward passes, PyTorch's default Adam;
