@@ -11,8 +11,8 @@ The generator minimises L_g(v^Q) (``minimax``: -E_Q[f*(g_f(v))]; ``alternative``
 backward pass of L_c gives ∇_ω L_c and, at each generated sample, the cotangent ∂L_c/∂x̃_j; the generator's gradient
 follows from the same pass when the cotangent arriving at x̃_j can be turned into ∂L_g/∂x̃_j on its way into G_θ:
 
-* **reversal**: if L_g = -T_k + c(ω, x) for the one term T_k that depends on the generated samples (every other
-  term independent of x̃), then ∂L_g/∂x̃_j = -∂L_c/∂x̃_j: negate the gradient at x̃. Exact for any critic.
+* **reversal**: if T_k is the only term that depends on the generated samples and L_g = -T_k + c with c
+  independent of them, then ∂L_g/∂x̃_j = -∂T_k/∂x̃_j = -∂L_c/∂x̃_j: negate the gradient at x̃. Exact for any critic.
 * **rescaling**: if the critic treats samples independently (v^Q_j depends on x̃_j alone) and every term depends
   on x̃ only through the outputs v^Q, the chain rule gives ∂L/∂x̃_j = (∂L/∂v^Q_j) ∇_x V_ω(x̃_j) for L = L_c and
   L = L_g alike, so ∂L_g/∂x̃_j = r_j ∂L_c/∂x̃_j with r_j = (∂L_g/∂v^Q_j) / (∂L_c/∂v^Q_j): scale the gradient at x̃_j
