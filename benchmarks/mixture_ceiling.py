@@ -29,7 +29,7 @@ def main() -> None:
     trainer, reference = build_trainer_and_reference(setup, replace(setup.train, batch_size=BATCH))
     trainer.config.steps = 10**9
     generator, critic, data, divergence = trainer.generator, trainer.critic, trainer.data, trainer.divergence
-    params = trainer.critic_params + trainer.generator_params
+    params = trainer.engine.critic_params + trainer.engine.generator_params
 
     def bare_one_pass_step() -> None:
         real = data.sample(BATCH, trainer.device)

@@ -47,7 +47,7 @@ def make_trainer(data, config: TrainConfig = CONFIG, divergence: str = "kl", run
 
 
 def flat(trainer: Trainer) -> Tensor:
-    return torch.cat([p.detach().flatten() for p in [*trainer.generator_params, *trainer.critic_params]])
+    return torch.cat([p.detach().flatten() for p in [*trainer.engine.generator_params, *trainer.engine.critic_params]])
 
 
 def test_a_non_finite_loss_stops_the_run_naming_step_divergence_and_quantity(tmp_path) -> None:
@@ -94,9 +94,11 @@ def test_a_non_finite_gradient_is_named() -> None:
 
 def test_gradient_clipping_bounds_each_update() -> None:
     clipped = make_trainer(TensorSampler(100 * torch.randn(500, 2)), replace(CONFIG, clip_grad_norm=1e-3))
-    before = [p.detach().clone() for p in clipped.critic_params]
-    clipped.single_step()
-    change = torch.sqrt(sum(((p.detach() - b) ** 2).sum() for p, b in zip(clipped.critic_params, before, strict=True)))
+    before = [p.detach().clone() for p in clipped.engine.critic_params]
+    clipped.engine.single_step()
+    change = torch.sqrt(
+        sum(((p.detach() - b) ** 2).sum() for p, b in zip(clipped.engine.critic_params, before, strict=True))
+    )
     assert change.item() == pytest.approx(0.01 * 1e-3, rel=1e-3)  # SGD step = lr x clipped gradient
 
 

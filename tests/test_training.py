@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -55,7 +57,7 @@ def test_single_step_takes_both_gradients_at_the_same_point(objective: str) -> N
     sign = 1.0 if objective == "minimax" else -1.0  # minimax descends F; alternative ascends E_Q[g_f(V)]
 
     torch.manual_seed(123)
-    trainer.single_step()
+    trainer.engine.single_step()
     torch.testing.assert_close(flat(critic), omega + 0.1 * grad_omega)
     torch.testing.assert_close(flat(generator), theta - sign * 0.05 * grad_theta)
 
@@ -103,11 +105,21 @@ def test_same_seed_same_parameters_other_seed_differs() -> None:
     second.train()
     torch.testing.assert_close(flat(first.generator), flat(second.generator), rtol=0, atol=0)
     seed_everything(0)  # same initial networks, another training seed
-    third = Trainer(
-        MLPGenerator(2, latent_dim=3, hidden=16), MLPCritic(2, hidden=16), ring(), "kl", replace(SGD, seed=1)
-    )
+    third = Trainer(MLPGenerator(2, latent_dim=3, hidden=16), MLPCritic(2, hidden=16), ring(), "kl", SGD)
+    seed_everything(1)
     third.train()
     assert not torch.allclose(flat(first.generator), flat(third.generator))
+
+
+def test_creating_a_trainer_leaves_the_random_generators_alone() -> None:
+    """A Trainer neither seeds nor draws: the process's generators are where the caller left them."""
+    seed_everything(5)
+    generator, critic = MLPGenerator(2, latent_dim=3, hidden=16), MLPCritic(2, hidden=16)
+    states = (torch.get_rng_state(), np.random.get_state()[1].copy(), random.getstate())  # noqa: NPY002
+    Trainer(generator, critic, ring(), "kl", replace(SGD, seed=0))
+    assert torch.equal(torch.get_rng_state(), states[0])
+    assert np.array_equal(np.random.get_state()[1], states[1])  # noqa: NPY002
+    assert random.getstate() == states[2]
 
 
 def test_critic_penalty_defaults_per_divergence_and_can_be_overridden() -> None:

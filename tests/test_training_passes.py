@@ -1,21 +1,27 @@
-"""Algorithm 1 in one backward pass equals the two-pass reference; reduced precision keeps float32 weights."""
+"""The step engine: each route of the generator's gradient equals the two-pass reference where the critic's
+objective allows it (and only there); reduced precision keeps float32 weights."""
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import replace
 
 import pytest
 import torch
 from distributed_worker import BatchNormCritic
+from test_critic_objective import TERM_SETS
 from torch import Tensor, nn
 
 from fgan.cli import main
+from fgan.critic_objective import CriticObjective, GradientRoute, critic_couples_samples
 from fgan.data import ring
-from fgan.divergences import EXAMPLE_DIVERGENCES
-from fgan.models import MLPCritic, MLPGenerator
+from fgan.divergences import EXAMPLE_DIVERGENCES, get_divergence
+from fgan.models import MLPCritic, MLPGenerator, sample_latent
+from fgan.objectives import GENERATOR_OBJECTIVES, generator_loss
 from fgan.runs import prepare_run_dir
-from fgan.training import TrainConfig, Trainer, critic_couples_samples, seed_everything
+from fgan.step import StepEngine, StepRecord
+from fgan.training import TrainConfig, Trainer, seed_everything
 
 SGD = TrainConfig(steps=3, batch_size=32, optimizer="sgd", lr_generator=1.0, lr_critic=1.0, device="cpu", quiet=True)
 
@@ -39,41 +45,98 @@ class Float64Generator(MLPGenerator):
         return torch.randn(n, self.latent_dim, device=device, dtype=torch.float64)
 
 
-def float64_trainer(divergence: str, config: TrainConfig, critic: nn.Module | None = None) -> Trainer:
+ROUTE_ORDER = ("reversal", "rescaling", "second pass")
+
+
+def refuse_nonfinite(quantity: str) -> None:
+    raise AssertionError(f"non-finite {quantity}")
+
+
+def float64_engine(
+    divergence: str,
+    objective: str = "minimax",
+    weights: tuple[str, ...] = (),
+    critic: nn.Module | None = None,
+    config: TrainConfig = SGD,
+) -> StepEngine:
+    """An engine of small float64 networks (by default SGD with learning rate 1), the objective's ``weights`` at
+    0.1."""
     seed_everything(0)
     generator = Float64Generator(2, latent_dim=3, hidden=16).double()
     critic = (critic or MLPCritic(2, hidden=16)).double()
-    return Trainer(generator, critic, Float64Ring(), divergence, config)
+    critic_objective = CriticObjective(get_divergence(divergence), **dict.fromkeys(weights, 0.1))
+    options = replace(config, generator_objective=objective)
+    return StepEngine(
+        generator, critic, Float64Ring(), critic_objective, options, torch.device("cpu"), refuse_nonfinite
+    )
 
 
-def step_updates(trainer: Trainer, passes: int) -> Tensor:
-    """The parameter change of one SGD single step (learning rate 1: the negated gradients) with ``passes``
-    backward passes, from a copy of the trainer's state."""
-    trainer.passes = passes
-    before = {name: p.detach().clone() for name, p in trainer.critic.named_parameters()}
-    before |= {f"g.{name}": p.detach().clone() for name, p in trainer.generator.named_parameters()}
-    state = {"g": trainer.generator.state_dict(), "c": trainer.critic.state_dict()}
-    state = {key: {name: t.clone() for name, t in value.items()} for key, value in state.items()}
+def step_change(engine: StepEngine, kind: str | None = None) -> tuple[Tensor, StepRecord]:
+    """The parameter change of one SGD single step (learning rate 1: the negated gradients, critic then generator)
+    on the planned route or the route ``kind``, from a copy of the engine's state, which is restored afterwards."""
+    planned = engine.route
+    engine.route = planned if kind is None else GradientRoute(kind, "forced by the test")
+    params = [*engine.critic_params, *engine.generator_params]
+    before = [p.detach().clone() for p in params]
+    state = copy.deepcopy((engine.generator.state_dict(), engine.critic.state_dict()))
     torch.manual_seed(7)
-    trainer.single_step()
-    after = {name: p.detach() for name, p in trainer.critic.named_parameters()}
-    after |= {f"g.{name}": p.detach() for name, p in trainer.generator.named_parameters()}
-    change = torch.cat([(after[name] - before[name]).flatten() for name in before])
-    trainer.generator.load_state_dict(state["g"])
-    trainer.critic.load_state_dict(state["c"])
-    return change
+    record = engine.single_step()
+    change = torch.cat([(p.detach() - b).flatten() for p, b in zip(params, before, strict=True)])
+    engine.generator.load_state_dict(state[0])
+    engine.critic.load_state_dict(state[1])
+    engine.route = planned
+    return change, record
 
 
-@pytest.mark.parametrize("penalty", [0.0, 0.1])
-@pytest.mark.parametrize("objective", ["minimax", "alternative"])
+def reference_change(engine: StepEngine) -> Tensor:
+    """-(∇_ω L_c, ∇_θ L_g) of the same minibatches by plain autograd: two backward passes, the critic on each batch
+    apart."""
+    torch.manual_seed(7)
+    real = engine.data.sample(SGD.batch_size)
+    fake = engine.generator(sample_latent(engine.generator, SGD.batch_size, "cpu"))
+    critic_real, critic_fake = engine.critic(real), engine.critic(fake)
+    _, loss_critic = engine.objective(critic_real, critic_fake)
+    loss_generator = generator_loss(engine.objective.divergence, critic_fake, engine.options.generator_objective)
+    grads = [
+        *torch.autograd.grad(loss_critic, engine.critic_params, retain_graph=True),
+        *torch.autograd.grad(loss_generator, engine.generator_params),
+    ]
+    return -torch.cat([grad.flatten() for grad in grads])
+
+
+@pytest.mark.parametrize("batch_norm", [False, True], ids=["independent", "batch-norm"])
+@pytest.mark.parametrize("weights", TERM_SETS, ids=lambda weights: "+".join(("bound", *weights)))
+@pytest.mark.parametrize("objective", GENERATOR_OBJECTIVES)
 @pytest.mark.parametrize("divergence", EXAMPLE_DIVERGENCES)
-def test_one_backward_pass_equals_the_two_pass_reference(divergence: str, objective: str, penalty: float) -> None:
-    trainer = float64_trainer(divergence, replace(SGD, generator_objective=objective, critic_penalty=penalty))
-    assert trainer.passes == 1
-    one_pass = step_updates(trainer, 1)
-    two_pass = step_updates(trainer, 2)
-    assert one_pass.abs().max() > 0
-    torch.testing.assert_close(one_pass, two_pass, rtol=1e-5, atol=1e-12)
+def test_the_planned_route_gives_the_reference_gradients(
+    divergence: str, objective: str, weights: tuple[str, ...], batch_norm: bool
+) -> None:
+    """Every objective term, alone and combined, under both generator objectives, with a critic that treats samples
+    independently and one that couples them (batch norm): the planned route equals plain two-pass autograd to 1e-5
+    (float64)."""
+    engine = float64_engine(divergence, objective, weights, BatchNormCritic() if batch_norm else None)
+    reference = reference_change(engine)
+    planned, record = step_change(engine)
+    assert reference.abs().max() > 0 and not record.second_pass
+    torch.testing.assert_close(planned, reference, rtol=1e-5, atol=1e-12)
+
+
+@pytest.mark.parametrize("batch_norm", [False, True], ids=["independent", "batch-norm"])
+@pytest.mark.parametrize("weights", TERM_SETS, ids=lambda weights: "+".join(("bound", *weights)))
+@pytest.mark.parametrize("objective", GENERATOR_OBJECTIVES)
+def test_every_one_pass_route_the_plan_passes_over_would_be_wrong(
+    objective: str, weights: tuple[str, ...], batch_norm: bool
+) -> None:
+    """The plan is not needlessly cautious: each one-pass route tried before the one it chose (reversal, then
+    rescaling, then a second pass) gives other gradients than the reference. Under kl, whose two generator losses
+    differ (under tv, say, f*(t) = t makes them one, and the reversal would happen to hold for both)."""
+    engine = float64_engine("kl", objective, weights, BatchNormCritic() if batch_norm else None)
+    reference = reference_change(engine)
+    passed_over = ROUTE_ORDER[: ROUTE_ORDER.index(engine.route.kind)]
+    assert passed_over or (objective == "minimax" and not weights)
+    for kind in passed_over:
+        forced, _ = step_change(engine, kind)
+        assert not torch.allclose(forced, reference, rtol=1e-5, atol=1e-12), kind
 
 
 #: Critic output levels that are extreme for each divergence: deep in the region where f*'(g_f(v)) underflows
@@ -89,27 +152,28 @@ def test_extreme_critic_outputs_still_give_the_reference_gradients(
 ) -> None:
     """Where the critic's cotangent underflows (below the square root of float64's smallest normal), the step takes
     the generator's gradient by a second pass, so the result is still the reference's."""
-    config = replace(SGD, generator_objective=objective, critic_penalty=0.0, lr_generator=1e-3, lr_critic=1e-3)
-    trainer = float64_trainer(divergence, config)
+    engine = float64_engine(divergence, objective, config=replace(SGD, lr_generator=1e-3, lr_critic=1e-3))
     with torch.no_grad():
-        trainer.critic.net[-1].weight.mul_(3.0)
-        trainer.critic.net[-1].bias.fill_(level)
-    one_pass = step_updates(trainer, 1)
-    two_pass = step_updates(trainer, 2)
+        engine.critic.net[-1].weight.mul_(3.0)
+        engine.critic.net[-1].bias.fill_(level)
+    one_pass, record = step_change(engine)
+    two_pass, _ = step_change(engine, "second pass")
     assert torch.isfinite(one_pass).all()
     torch.testing.assert_close(one_pass, two_pass, rtol=1e-5, atol=1e-12)
-    if objective == "alternative" and divergence in ("kl", "gan"):
-        assert trainer.second_pass_steps == 1
+    assert record.second_pass == (objective == "alternative" and divergence in ("kl", "gan"))
 
 
 def test_a_critic_with_batch_norm_takes_two_passes_unless_the_gradient_is_only_reversed() -> None:
     critic = BatchNormCritic()
     assert critic_couples_samples(critic) and not critic_couples_samples(MLPCritic(2))
-    alternative = float64_trainer("kl", replace(SGD, generator_objective="alternative"), BatchNormCritic())
+    alternative = float64_engine("kl", "alternative", critic=BatchNormCritic())
     assert alternative.passes == 2 and "batch norm" in alternative.passes_note
-    minimax = float64_trainer("kl", replace(SGD, critic_penalty=0.0), BatchNormCritic())
+    assert "two forward passes of the critic" in alternative.passes_note
+    minimax = float64_engine("kl", critic=BatchNormCritic())
     assert minimax.passes == 1 and "reversed" in minimax.passes_note
-    torch.testing.assert_close(step_updates(minimax, 1), step_updates(minimax, 2), rtol=1e-5, atol=1e-12)
+    assert "two forward passes of the critic" in minimax.passes_note and "one backward pass" in minimax.passes_note
+    independent = float64_engine("kl", "alternative")
+    assert independent.passes_note.startswith("single-step update: one forward and one backward pass (")
 
 
 def test_a_layer_can_declare_that_it_couples_samples() -> None:
@@ -122,14 +186,29 @@ def test_a_layer_can_declare_that_it_couples_samples() -> None:
     assert critic_couples_samples(nn.Sequential(MinibatchMean(), nn.Linear(2, 1)))
 
 
-def test_the_run_log_says_how_many_passes(tmp_path) -> None:
+@pytest.mark.parametrize(
+    ("penalty", "passes"),
+    [
+        (
+            0.1,
+            "two forward passes of the critic, the real and the generated batch apart (it couples the samples of a "
+            "batch: batch norm or a layer declaring couples_samples), one of the generator, and two backward passes",
+        ),
+        (
+            0.0,
+            "two forward passes of the critic, the real and the generated batch apart (it couples the samples of a "
+            "batch: batch norm or a layer declaring couples_samples), one of the generator, and one backward pass",
+        ),
+    ],
+)
+def test_the_run_log_says_how_many_passes_a_batch_norm_critic_takes(penalty: float, passes: str, tmp_path) -> None:
     run_dir = prepare_run_dir(tmp_path / "run")
     seed_everything(0)
-    trainer = Trainer(
-        MLPGenerator(2, 3, 16), BatchNormCritic(), ring(), "js", replace(SGD, critic_penalty=0.1), run_dir
-    )
+    config = replace(SGD, critic_penalty=penalty)
+    trainer = Trainer(MLPGenerator(2, 3, 16), BatchNormCritic(), ring(), "js", config, run_dir)
     trainer.train()
-    assert "two backward passes" in (run_dir / "run.log").read_text()
+    log = (run_dir / "run.log").read_text()
+    assert f"single-step update: {passes} (" in log and "one forward and" not in log
 
 
 @pytest.mark.parametrize("precision", ["bf16", "fp16"])
@@ -142,11 +221,11 @@ def test_reduced_precision_trains_with_float32_weights_and_a_float32_bound(preci
     assert all(p.dtype == torch.float32 for p in [*trainer.generator.parameters(), *trainer.critic.parameters()])
     assert torch.isfinite(torch.tensor(history.bound)).all()
     real = trainer.data.sample(8)
-    fake = trainer._generate(8)
-    assert trainer._forward(trainer.critic, real).dtype == torch.float32
+    fake = trainer.engine.generate()
+    assert trainer.engine.forward(trainer.critic, real).dtype == torch.float32
     with torch.autocast("cpu", dtype=torch.bfloat16 if precision == "bf16" else torch.float16):
         assert trainer.critic(fake).dtype != torch.float32  # the networks themselves do run in reduced precision
-    assert trainer.scaler.is_enabled() == (precision == "fp16")
+    assert trainer.engine.scaler.is_enabled() == (precision == "fp16")
 
 
 def test_fp16_loss_scale_is_checkpointed_and_restored(tmp_path) -> None:
@@ -155,12 +234,12 @@ def test_fp16_loss_scale_is_checkpointed_and_restored(tmp_path) -> None:
     seed_everything(0)
     trainer = Trainer(MLPGenerator(2, 3, 16), MLPCritic(2, 16), ring(), "kl", config, run_dir)
     trainer.train()
-    trainer.scaler.update(1024.0)
+    trainer.engine.scaler.update(1024.0)
     state = trainer.state_dict()
     seed_everything(0)
     again = Trainer(MLPGenerator(2, 3, 16), MLPCritic(2, 16), ring(), "kl", config)
     again.load_state_dict(state)
-    assert again.scaler.get_scale() == 1024.0
+    assert again.engine.scaler.get_scale() == 1024.0
 
 
 def test_bf16_and_fp32_runs_agree_on_the_divergence_estimate() -> None:

@@ -3,7 +3,7 @@
 For each configuration (model, data and batch size) and precision it measures
 
 * fgan's step: :meth:`fgan.training.Trainer.train` running Algorithm 1 (one forward and one backward pass, see
-  :meth:`~fgan.training.Trainer.single_step`) in the given precision;
+  :meth:`fgan.step.StepEngine.single_step`) in the given precision;
 * the reference: the alternating update as public f-GAN scripts write it, in float32: a critic step (generate,
   critic on real and generated samples, backward, Adam) then a generator step (generate again, critic, backward,
   Adam), each with its own forward passes, PyTorch's default Adam;
@@ -27,12 +27,13 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from fgan.critic_objective import CriticObjective
 from fgan.data import PAPER_MIXTURE, Sampler, parse_mixture
-from fgan.divergences import Divergence, get_divergence
 from fgan.errors import UsageError
 from fgan.image_models import build_image_models
 from fgan.images import ImageSampler
 from fgan.models import LocationScaleGenerator, MLPCritic, sample_latent
+from fgan.objectives import generator_loss
 from fgan.training import PRECISIONS, TrainConfig, Trainer, resolve_device, seed_everything
 
 #: The divergence every configuration trains under (the paper's GAN objective, its Section 4.2).
@@ -109,9 +110,9 @@ class ReferenceUpdate:
     ``backward()`` and PyTorch's default Adam."""
 
     def __init__(
-        self, generator: nn.Module, critic: nn.Module, data: Sampler, divergence: Divergence, config: TrainConfig
+        self, generator: nn.Module, critic: nn.Module, data: Sampler, objective: CriticObjective, config: TrainConfig
     ) -> None:
-        self.generator, self.critic, self.data, self.divergence = generator, critic, data, divergence
+        self.generator, self.critic, self.data, self.objective = generator, critic, data, objective
         self.batch_size = config.batch_size
         self.device = resolve_device(config.device)
         self.generator_optimizer = torch.optim.Adam(generator.parameters(), lr=config.lr_generator, betas=config.betas)
@@ -120,15 +121,12 @@ class ReferenceUpdate:
     def step(self) -> None:
         real = self.data.sample(self.batch_size, self.device)
         fake = self.generator(sample_latent(self.generator, self.batch_size, self.device)).detach()
-        bound = (
-            self.divergence.activation(self.critic(real)).mean()
-            - self.divergence.conjugate_of_activation(self.critic(fake)).mean()
-        )
+        _, critic_loss = self.objective(self.critic(real), self.critic(fake))
         self.critic_optimizer.zero_grad()
-        (-bound).backward()
+        critic_loss.backward()
         self.critic_optimizer.step()
         fake = self.generator(sample_latent(self.generator, self.batch_size, self.device))
-        loss = -self.divergence.conjugate_of_activation(self.critic(fake)).mean()
+        loss = generator_loss(self.objective.divergence, self.critic(fake))
         self.generator_optimizer.zero_grad()
         loss.backward()
         self.generator_optimizer.step()
@@ -202,12 +200,13 @@ def build_trainer_and_reference(setup: BenchSetup, config: TrainConfig) -> tuple
     seed_everything(config.seed)
     generator, critic, data = setup.build()
     trainer = Trainer(generator, critic, data, BENCH_DIVERGENCE, config)
+    seed_everything(config.seed)  # the minibatches drawn do not depend on the networks' initialisation
     reference_generator, reference_critic, _ = setup.build()
     reference_generator.load_state_dict(generator.state_dict())
     reference_critic.load_state_dict(critic.state_dict())
     device = trainer.device
     reference = ReferenceUpdate(
-        reference_generator.to(device), reference_critic.to(device), data, get_divergence(BENCH_DIVERGENCE), config
+        reference_generator.to(device), reference_critic.to(device), data, trainer.engine.objective, config
     )
     return trainer, reference
 

@@ -36,10 +36,11 @@ import torch
 from scipy.stats import norm
 from torch import Tensor, nn
 
+from fgan.critic_objective import CriticObjective
 from fgan.divergences import Divergence, get_divergence
 from fgan.errors import UsageError, require
 from fgan.models import MLPCritic
-from fgan.objectives import critic_loss, variational_bound
+from fgan.objectives import variational_bound
 from fgan.training import resolve_device, seed_everything
 
 CI_METHODS = ("normal", "bootstrap")
@@ -199,14 +200,15 @@ def _train_critic(
     best_bound, best_state, best_step, waited = -math.inf, copy.deepcopy(critic.state_dict()), 0, 0
     curve: list[dict[str, float]] = []
     running = []
+    objective = CriticObjective(divergence)  # the trainer's critic objective, without a penalty
     for step in range(1, config.max_steps + 1):
         real = p_train[torch.randint(len(p_train), (config.batch_size,), device=device)]
         fake = q_train[torch.randint(len(q_train), (config.batch_size,), device=device)]
-        loss = critic_loss(divergence, critic(real), critic(fake))
+        bound, loss = objective(critic(real), critic(fake))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        running.append(-loss.detach())
+        running.append(bound.detach())
         if step % config.eval_every == 0 or step == config.max_steps:
             with torch.no_grad():
                 validation = float(variational_bound(divergence, critic(p_validation), critic(q_validation)))

@@ -197,6 +197,7 @@ def train_run(
     generator, critic = build_models(config)
     run_dir = prepare_run_dir(out, force=force) if main else None
     trainer = Trainer(generator, critic, data, config.divergence, _process_config(config.train), run_dir=run_dir)
+    seed_everything(config.train.seed)  # the minibatches drawn do not depend on the networks' initialisation
     if note and notify is not None and main:
         notify(note)
     config.train = replace(trainer.config, quiet=config.train.quiet)

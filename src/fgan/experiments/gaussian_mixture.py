@@ -89,6 +89,7 @@ def fit_one(
     generator = LocationScaleGenerator(1)
     critic = MLPCritic(1, hidden=64, depth=2, activation="tanh")
     trainer = Trainer(generator, critic, mixture, divergence, config)
+    seed_everything(config.seed)  # the minibatches drawn do not depend on the networks' initialisation
     if recorder is not None:
         recorder.attach(trainer)
     start = time.perf_counter()

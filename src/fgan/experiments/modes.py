@@ -112,6 +112,7 @@ def train_one(
     seed_everything(config.seed)
     generator, critic = build_default_models(dataset, mixture.dim)
     trainer = Trainer(generator, critic, mixture, divergence, config)
+    seed_everything(config.seed)  # the minibatches drawn do not depend on the networks' initialisation
     row = ModeRow(
         dataset, trainer.divergence.name, config.seed, 0, 0.0, "trained", None, len(mixture.means), None, None
     )
