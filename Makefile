@@ -2,8 +2,10 @@
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
+# The outcome of installing Chromium, for the browser test of `fgan report` (see .ci/install-chromium).
+CHROMIUM_STAMP := $(VENV)/.chromium
 
-.PHONY: demo test lint clean
+.PHONY: demo test lint typecheck chromium clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -13,12 +15,23 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 demo: $(BIN)/.installed
 	$(BIN)/fgan reproduce gaussian-mixture --out runs/demo --force
 
-test: $(BIN)/.installed
+$(CHROMIUM_STAMP):
+	bash .ci/install-chromium $@
+
+test: $(BIN)/.installed $(CHROMIUM_STAMP)
 	$(BIN)/python -m pytest -q
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 
+typecheck: $(BIN)/.installed
+	$(BIN)/mypy
+
+# Install Chromium now (again), whatever the stamp says.
+chromium:
+	bash .ci/install-chromium $(CHROMIUM_STAMP)
+
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) runs .pytest_cache .mypy_cache

@@ -16,14 +16,13 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import torch
 from matplotlib.axes import Axes
 from torch import Tensor
 
 from fgan.divergences import CustomDivergence, Divergence, get_divergence
 from fgan.errors import UsageError
-from fgan.plotting import save_figure
+from fgan.plotting import save_figure, subplots
 
 _F64 = torch.float64
 #: Output formats :func:`plot_conjugate` writes, chosen by the file suffix.
@@ -272,14 +271,12 @@ def plot_conjugate(
         raise UsageError(f"the t range of the conjugate plot must be finite with low < high, got {t_range}")
     if path.is_dir():
         raise UsageError(f"cannot write the conjugate plot to {path}: it is a folder")
-    figure, (left, right) = plt.subplots(1, 2, figsize=(13, 5.2), gridspec_kw={"width_ratios": [3, 2]})
+    figure, (left, right) = subplots(1, 2, figsize=(13, 5.2), gridspec_kw={"width_ratios": [3, 2]})
+    _draw_lines_panel(left, resolved, us, t_range)
+    _draw_activation_panel(right, resolved, t_range)
+    figure.suptitle(f"{resolved.name}: f(u) = {resolved.formula_f},  dom f* = {resolved.domain_text()}")
     try:
-        _draw_lines_panel(left, resolved, us, t_range)
-        _draw_activation_panel(right, resolved, t_range)
-        figure.suptitle(f"{resolved.name}: f(u) = {resolved.formula_f},  dom f* = {resolved.domain_text()}")
         save_figure(figure, path)
     except OSError as err:
         raise UsageError(f"cannot write the conjugate plot to {path}: {err.strerror or err}") from None
-    finally:
-        plt.close(figure)
     return path

@@ -13,10 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from fgan.errors import UsageError
-from fgan.features import FeatureMetrics, feature_metrics, load_or_train_classifier
+from fgan.features import FeatureClassifier, FeatureMetrics, feature_metrics, load_or_train_classifier
 from fgan.images import ImageData, get_image_dataset, is_image_data
 from fgan.parzen import ParzenResult, parzen_evaluate
 
@@ -70,7 +70,7 @@ def parzen_score(samples: Tensor, data: EvaluationData) -> ParzenResult:
     return parzen_evaluate(samples, data.test_images, data.validation)
 
 
-def feature_classifier(data: EvaluationData, seed: int = 0) -> tuple[nn.Module, float]:
+def feature_classifier(data: EvaluationData, seed: int = 0) -> tuple[FeatureClassifier, float]:
     """fgan's own CNN classifier of the data set, trained on its training split (cached) and its test accuracy."""
     if data.train.labels is None or data.test.labels is None:
         raise UsageError(f"the feature metrics need labels, which {data.name} lacks")
@@ -85,7 +85,9 @@ def feature_classifier(data: EvaluationData, seed: int = 0) -> tuple[nn.Module, 
     return classifier, accuracy
 
 
-def feature_scores(samples: Tensor, data: EvaluationData, classifier: nn.Module, seed: int = 0) -> FeatureMetrics:
+def feature_scores(
+    samples: Tensor, data: EvaluationData, classifier: FeatureClassifier, seed: int = 0
+) -> FeatureMetrics:
     """Fréchet distance, two-sample test accuracy and class balance of ``samples`` against the test split."""
     return feature_metrics(classifier, samples, data.test_images, seed=seed)
 

@@ -228,7 +228,8 @@ def train_classifier(
     num_classes = int(max(train_y.max(), test_y.max())) + 1
     with forked_rng(device):
         torch.manual_seed(seed)
-        model = FeatureClassifier(tuple(train_x.shape[1:]), num_classes).to(device)
+        channels, height, width = train_x.shape[1:]
+        model = FeatureClassifier((channels, height, width), num_classes).to(device)
         optimizer = torch.optim.Adam(model.parameters(), lr=lr)
         shuffle = torch.Generator().manual_seed(seed)
         model.train()

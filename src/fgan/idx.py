@@ -22,7 +22,7 @@ import math
 import struct
 import zlib
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 
@@ -30,7 +30,7 @@ from fgan.errors import UsageError, one_line
 from fgan.runs import atomic_write
 
 #: The data type of each IDX type code, as stored (big-endian).
-IDX_DTYPES = {
+IDX_DTYPES: dict[int, np.dtype[Any]] = {
     0x08: np.dtype(">u1"),
     0x09: np.dtype(">i1"),
     0x0B: np.dtype(">i2"),
@@ -95,7 +95,7 @@ def write_idx(path: str | Path, array: np.ndarray, compress: bool | None = None)
     atomic_write(path, write)
 
 
-def _parse(stream: IO[bytes], name: str) -> np.ndarray:
+def _parse(stream: IO[bytes] | gzip.GzipFile, name: str) -> np.ndarray:
     """The array in the IDX byte ``stream``; ``name`` (the file) starts every error message."""
     magic = _read_at_most(stream, 4)
     if not magic:
@@ -129,7 +129,7 @@ def _parse(stream: IO[bytes], name: str) -> np.ndarray:
     return np.frombuffer(data, dtype=dtype).astype(dtype.newbyteorder("=")).reshape(shape)
 
 
-def _read_at_most(stream: IO[bytes], limit: int) -> bytearray:
+def _read_at_most(stream: IO[bytes] | gzip.GzipFile, limit: int) -> bytearray:
     """Up to ``limit`` bytes of ``stream``, fewer at its end; read in chunks, so that a large ``limit`` allocates
     no more than the bytes actually there."""
     data = bytearray()

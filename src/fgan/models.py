@@ -10,20 +10,28 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
+from typing import cast
 
 import torch
 from torch import Tensor, nn
 
 from fgan.errors import UsageError
 
-_ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "leaky-relu": lambda: nn.LeakyReLU(0.2)}
+_ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
+    "tanh": nn.Tanh,
+    "relu": nn.ReLU,
+    "elu": nn.ELU,
+    "leaky-relu": lambda: nn.LeakyReLU(0.2),
+}
 
 
 def sample_latent(generator: nn.Module, n: int, device: torch.device | str) -> Tensor:
     """Latent codes for ``generator``: its own ``sample_latent`` if it has one, else N(0, I)."""
-    if hasattr(generator, "sample_latent"):
-        return generator.sample_latent(n, device)
-    return torch.randn(n, generator.latent_dim, device=device)
+    own_sampler = getattr(generator, "sample_latent", None)
+    if own_sampler is not None:
+        return own_sampler(n, device)
+    return torch.randn(n, cast(int, generator.latent_dim), device=device)
 
 
 def mlp(sizes: list[int], activation: str) -> nn.Sequential:

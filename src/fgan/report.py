@@ -24,13 +24,12 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
 from fgan.errors import UsageError
 from fgan.images import is_image_data
+from fgan.plotting import subplots
 from fgan.runs import METRICS_FILE, PLOT_DIR, SAMPLES_DIR, atomic_write, read_config, read_metrics
 
 #: The result of ``fgan evaluate RUN``, kept in the run folder for the report.
@@ -232,21 +231,18 @@ def flatten(values: dict[str, Any], prefix: str = "", separator: str = ".") -> d
     return flat
 
 
-def figure_to_svg(figure: plt.Figure, id_prefix: str, description: str) -> str:
+def figure_to_svg(figure: Figure, id_prefix: str, description: str) -> str:
     """A matplotlib figure as an inline ``<svg class="chart">`` element described by ``description`` (its
-    ``aria-label``); the figure is closed.
+    ``aria-label``).
 
     Text is drawn as paths, so no font is needed. Every id, and every reference to one, gets ``id_prefix``, so that
     several figures in one document never share ids (matplotlib names its glyphs and clip paths per figure). The
     XML prologue and namespace declarations are dropped: an HTML document needs neither.
     """
     buffer = io.StringIO()
-    try:
-        figure.tight_layout()
-        with matplotlib.rc_context({"svg.hashsalt": "fgan-report"}):  # the same ids, and file, every time
-            figure.savefig(buffer, format="svg", metadata={"Creator": None, "Date": None, "Format": None, "Type": None})
-    finally:
-        plt.close(figure)
+    figure.tight_layout()
+    with matplotlib.rc_context({"svg.hashsalt": "fgan-report"}):  # the same ids, and file, every time
+        figure.savefig(buffer, format="svg", metadata={"Creator": None, "Date": None, "Format": None, "Type": None})
     svg = buffer.getvalue()
     svg = svg[svg.index("<svg") :]
     svg = re.sub(r'\s+xmlns(:xlink)?="[^"]*"', "", svg)
@@ -277,7 +273,7 @@ def training_curves_svg(run: RunData, id_prefix: str) -> str:
     panels = curve_panels(run.metrics)
     columns = min(3, len(panels))
     rows = math.ceil(len(panels) / columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(11, 3.2 * rows), squeeze=False)
+    figure, axes = subplots(rows, columns, figsize=(11, 3.2 * rows), squeeze=False)
     shown = downsample_indices(run.steps.size)
     for axis, (title, names) in zip(axes.flat, panels, strict=False):
         for name in names:
@@ -293,7 +289,7 @@ def training_curves_svg(run: RunData, id_prefix: str) -> str:
 
 def bound_comparison_svg(runs: Sequence[RunData], id_prefix: str) -> str:
     """The bound F of every run in one chart, labelled by run name and divergence."""
-    figure, axis = plt.subplots(figsize=(11, 4))
+    figure, axis = subplots(figsize=(11, 4))
     for run in runs:
         shown = downsample_indices(run.steps.size)
         axis.plot(

@@ -45,9 +45,10 @@ def _read_umask() -> int:
 _UMASK = _read_umask()
 
 
-def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
-    """Write ``path`` through ``write(file)`` into a temporary file in the same folder (flushed and fsynced), then
-    rename it over ``path`` and fsync the folder: ``path`` is always either the old file or the whole new one."""
+def atomic_write(path: Path, write: Callable[[IO[bytes]], object]) -> None:
+    """Write ``path`` through ``write(file)`` (its return value is ignored) into a temporary file in the same folder
+    (flushed and fsynced), then rename it over ``path`` and fsync the folder: ``path`` is always either the old file
+    or the whole new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -102,7 +103,7 @@ def read_config(run_dir: str | Path) -> dict[str, Any]:
         raise UsageError(f"cannot read {path}: {err}") from None
 
 
-def read_metrics(run_dir: str | Path) -> list[dict[str, float | None]]:
+def read_metrics(run_dir: str | Path) -> list[dict[str, int | float | None]]:
     """Every complete line of a run's metrics.jsonl (a line cut short by a crash is left out)."""
     path = Path(run_dir) / METRICS_FILE
     if not path.is_file():
@@ -118,7 +119,7 @@ def read_metrics(run_dir: str | Path) -> list[dict[str, float | None]]:
 
 def truncate_metrics(run_dir: str | Path, step: int) -> None:
     """Keep the metrics of steps up to ``step`` only (those a resumed run will not repeat), atomically."""
-    rows = [row for row in read_metrics(run_dir) if isinstance(row.get("step"), int) and row["step"] <= step]
+    rows = [row for row in read_metrics(run_dir) if isinstance(row_step := row.get("step"), int) and row_step <= step]
     text = "".join(json.dumps(row) + "\n" for row in rows)
     atomic_write(Path(run_dir) / METRICS_FILE, lambda file: file.write(text.encode()))
 

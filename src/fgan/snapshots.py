@@ -19,9 +19,12 @@ import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.lines import Line2D
 from PIL import Image
 from torch import Tensor
@@ -29,7 +32,7 @@ from torch import Tensor
 from fgan.data import Sampler
 from fgan.errors import UsageError, require
 from fgan.models import LocationScaleGenerator, sample_latent
-from fgan.plotting import plt
+from fgan.plotting import subplots
 from fgan.runs import atomic_write
 from fgan.training import Trainer
 
@@ -44,6 +47,24 @@ STRIP_COLUMNS = 5
 #: The critic axis spans g_f(V) and T* between these quantiles of m = (p + q_θ)/2 (T* blows up in the tails).
 CENTRAL_MASS = (0.05, 0.95)
 SNAPSHOT_DATA_MESSAGE = "snapshots need 1-D data with a known density (mixture:...)"
+
+
+@runtime_checkable
+class DensitySampler(Sampler, Protocol):
+    """Data with a known log-density, ``log p(x)`` for ``x`` of shape ``(n,)`` in 1-D: what a snapshot needs."""
+
+    def log_prob(self, x: Tensor) -> Tensor: ...
+
+
+def density_data(trainer: Trainer) -> DensitySampler:
+    """The trainer's data, when it is 1-D with a known density.
+
+    Raises:
+        UsageError: when the data is not 1-D or has no ``log_prob``.
+    """
+    if not isinstance(trainer.data, DensitySampler) or trainer.data.dim != 1:
+        raise UsageError(SNAPSHOT_DATA_MESSAGE)
+    return trainer.data
 
 
 @dataclass
@@ -101,7 +122,7 @@ def take_snapshot(trainer: Trainer, x: Tensor, kde_samples: int = 20_000) -> Sna
         for network in networks:
             network.eval()
         with torch.no_grad(), torch.random.fork_rng(devices=[]):
-            log_p = trainer.data.log_prob(x)
+            log_p = density_data(trainer).log_prob(x)
             log_q = generator_log_density(trainer, x, kde_samples)
             dtype = next(trainer.critic.parameters()).dtype
             raw = trainer.critic(x[:, None].to(device=trainer.device, dtype=dtype)).reshape(-1)
@@ -180,15 +201,15 @@ class SnapshotRecorder:
         Raises:
             UsageError: when the data is not 1-D or has no ``log_prob``.
         """
-        if getattr(trainer.data, "dim", None) != 1 or not hasattr(trainer.data, "log_prob"):
-            raise UsageError(SNAPSHOT_DATA_MESSAGE)
-        low, high = self.x_range if self.x_range is not None else default_x_range(trainer.data)
+        data = density_data(trainer)
+        low, high = self.x_range if self.x_range is not None else default_x_range(data)
         self.x = torch.linspace(low, high, self.points, dtype=torch.float64)
         self._record(trainer)
         trainer.add_callback(1, self._record)
 
     def _record(self, trainer: Trainer) -> None:
         if trainer.step in self.due:
+            assert self.x is not None, "attach() fixes the grid before it registers this callback"
             self.snapshots.append(take_snapshot(trainer, self.x))
 
 
@@ -235,7 +256,7 @@ def _limits(snapshots: list[Snapshot]) -> _Limits:
 
 
 def _draw_frame(
-    axis: plt.Axes, snapshot: Snapshot, limits: _Limits, left_label: bool = True, right_label: bool = True
+    axis: Axes, snapshot: Snapshot, limits: _Limits, left_label: bool = True, right_label: bool = True
 ) -> list[Line2D]:
     """p and q_θ on ``axis``, g_f(V) and T* on a right twin axis (each axis named if asked); returns the lines."""
     right = axis.twinx()
@@ -264,7 +285,7 @@ def plot_strip(snapshots: list[Snapshot], path: str | Path, divergence_name: str
     limits = _limits(snapshots)
     rows = math.ceil(len(snapshots) / STRIP_COLUMNS)
     columns = math.ceil(len(snapshots) / rows)
-    figure, axes = plt.subplots(rows, columns, figsize=(3.8 * columns, 3.0 * rows + 0.6), squeeze=False)
+    figure, axes = subplots(rows, columns, figsize=(3.8 * columns, 3.0 * rows + 0.6), squeeze=False)
     lines = [
         _draw_frame(axis, snapshot, limits, index % columns == 0, index % columns == columns - 1)
         for index, (axis, snapshot) in enumerate(zip(axes.flat, snapshots, strict=False))
@@ -275,21 +296,19 @@ def plot_strip(snapshots: list[Snapshot], path: str | Path, divergence_name: str
     figure.legend(handles=lines[0], loc="lower center", ncol=4, fontsize=9, frameon=False)
     figure.tight_layout(rect=(0.0, 0.07 / rows, 1.0, 1.0))
     atomic_write(path, lambda file: figure.savefig(file, format="png", dpi=110))
-    plt.close(figure)
     return path
 
 
 def _render_frame(snapshot: Snapshot, limits: _Limits, divergence_name: str) -> Image.Image:
     """One snapshot as a Pillow RGB image."""
-    figure, axis = plt.subplots(figsize=(6.0, 4.0), dpi=100)
+    figure, axis = subplots(figsize=(6.0, 4.0), dpi=100)
     lines = _draw_frame(axis, snapshot, limits)
     axis.set_title(f"{divergence_name}, step {snapshot.step}", fontsize=11)
     axis.legend(handles=lines, loc="upper left", fontsize=8)
     figure.tight_layout()
-    figure.canvas.draw()
-    frame = Image.fromarray(np.asarray(figure.canvas.buffer_rgba())[..., :3].copy())
-    plt.close(figure)
-    return frame
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    return Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3].copy())
 
 
 def write_gif(snapshots: list[Snapshot], path: str | Path, divergence_name: str, duration_ms: int = 400) -> Path:
@@ -309,7 +328,7 @@ def write_snapshots(snapshots: list[Snapshot], folder: str | Path, divergence_na
     per snapshot, ``p, q, critic, optimal_critic``) in ``folder``; returns their paths."""
     folder = Path(folder)
     _limits(snapshots)  # one message for an empty list, before any file is written
-    arrays = {
+    arrays: dict[str, Any] = {  # Any: numpy types savez(**arrays) as its own keywords
         "steps": np.array([s.step for s in snapshots]),
         "x": snapshots[0].x,
         **{name: np.stack([getattr(s, name) for s in snapshots]) for name in ("p", "q", "critic", "optimal_critic")},
