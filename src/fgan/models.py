@@ -17,6 +17,8 @@ from torch import Tensor, nn
 from fgan.errors import UsageError
 
 _ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "leaky-relu": lambda: nn.LeakyReLU(0.2)}
+#: The hidden-layer activations of :func:`mlp`.
+ACTIVATIONS = tuple(_ACTIVATIONS)
 
 
 def sample_latent(generator: nn.Module, n: int, device: torch.device | str) -> Tensor:

@@ -31,7 +31,8 @@ class OptionSpec:
     ``low``/``high`` bound a number (or each element of a tuple of numbers), closed unless ``low_open``/``high_open``;
     ``choices`` lists the accepted strings; ``resumable`` lets ``--resume`` change the option; ``flag`` is the
     command-line name (default: the field's name with ``-`` for ``_``); ``metavar`` names the value in ``--help``.
-    ``None`` is accepted for a field whose default is None (it means "the program chooses").
+    ``allow_empty`` lets a list option be given with no values (``--sweep`` alone: no sweep). ``None`` is accepted
+    for a field whose default is None (it means "the program chooses").
     """
 
     help: str
@@ -39,20 +40,27 @@ class OptionSpec:
     low_open: bool = False
     high: float | None = None
     high_open: bool = False
-    choices: tuple[str, ...] | None = None
+    choices: tuple[Any, ...] | None = None
     resumable: bool = False
     flag: str | None = None
     metavar: str | None = None
+    allow_empty: bool = False
 
     def problem(self, name: str, value: Any) -> str | None:
         """Why ``value`` is not acceptable for the option ``name`` (spelt with spaces), or None when it is."""
         if value is None:
             return None
-        if self.choices is not None:
-            return None if value in self.choices else f"unknown {name} {value!r}; valid: {', '.join(self.choices)}"
         for element in value if isinstance(value, tuple | list) else (value,):
-            if isinstance(element, int | float) and not self._in_range(element):
+            if self.choices is not None and element not in self.choices:
+                return f"unknown {name} {element!r}; valid: {', '.join(map(str, self.choices))}"
+            if self.range_problem(element) is not None:
                 return f"{name} must be {self._range_text()}, got {value}"
+        return None
+
+    def range_problem(self, value: Any) -> str | None:
+        """``"must be >= 0, got -1"`` for a number out of the range, else None (the command line's wording)."""
+        if isinstance(value, int | float) and not isinstance(value, bool) and not self._in_range(value):
+            return f"must be {self._range_text()}, got {value}"
         return None
 
     def _in_range(self, value: float) -> bool:
@@ -80,13 +88,14 @@ def option(
     low_open: bool = False,
     high: float | None = None,
     high_open: bool = False,
-    choices: tuple[str, ...] | None = None,
+    choices: tuple[Any, ...] | None = None,
     resumable: bool = False,
     flag: str | None = None,
     metavar: str | None = None,
+    allow_empty: bool = False,
 ) -> Any:
     """A dataclass field that is a user option (see :class:`OptionSpec` for the arguments)."""
-    spec = OptionSpec(help, low, low_open, high, high_open, choices, resumable, flag, metavar)
+    spec = OptionSpec(help, low, low_open, high, high_open, choices, resumable, flag, metavar, allow_empty)
     return field(default=default, default_factory=default_factory, metadata={_KEY: spec})
 
 
