@@ -30,7 +30,7 @@ from fgan.image_models import IMAGE_MODELS, build_image_models
 from fgan.images import IMAGE_DATA, get_image_sampler, is_image_data
 from fgan.loggers import LOGGERS, TensorBoardLogger, check_logger, open_logger
 from fgan.models import ACTIVATIONS, GENERATORS, MLPCritic, build_generator, sample_latent
-from fgan.options import check_options, option
+from fgan.options import applicable_options, check_options, option
 from fgan.plotting import plot_samples, plot_training_curves
 from fgan.profiles import profile
 from fgan.runs import (
@@ -68,13 +68,15 @@ class ModelConfig:
         "dcgan for image folders; dcgan-nobn: a DCGAN critic without batch norm",
         choices=MODELS,
     )
-    generator: str = option("mlp", help="synthetic data: mlp, or location-scale (μ + σ z)", choices=GENERATORS)
+    generator: str = option("mlp", help="mlp, or location-scale (μ + σ z)", choices=GENERATORS, applies_to="synthetic")
     latent_dim: int | None = option(None, help="size of z; None: 8 for synthetic data, 100 for images", low=1)
-    generator_hidden: int = option(128, help="generator units per hidden layer", low=1)
-    generator_depth: int = option(2, help="generator hidden layers", low=1)
-    critic_hidden: int = option(64, help="critic units per hidden layer", low=1)
-    critic_depth: int = option(2, help="critic hidden layers", low=1)
-    critic_activation: str = option("tanh", help="the critic's hidden activation", choices=ACTIVATIONS)
+    generator_hidden: int = option(128, help="generator units per hidden layer", low=1, applies_to="synthetic")
+    generator_depth: int = option(2, help="generator hidden layers", low=1, applies_to="synthetic")
+    critic_hidden: int = option(64, help="critic units per hidden layer", low=1, applies_to="synthetic")
+    critic_depth: int = option(2, help="critic hidden layers", low=1, applies_to="synthetic")
+    critic_activation: str = option(
+        "tanh", help="the critic's hidden activation", choices=ACTIVATIONS, applies_to="synthetic"
+    )
 
     def validate(self) -> None:
         """Raise UsageError naming the first option out of range (see :func:`fgan.options.check_options`)."""
@@ -107,11 +109,17 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=lambda: profile("synthetic"))
     data_dir: str | None = option(
-        None, help="folder with the IDX files of mnist or fashion-mnist (else $FGAN_DATA_DIR, then the usual places)"
+        None,
+        help="folder with the IDX files of mnist or fashion-mnist (else $FGAN_DATA_DIR, then the usual places)",
+        applies_to="image",
     )
-    image_size: int | None = option(None, help="resize (and centre-crop folders) to this size", low=1)
-    channels: int | None = option(None, help="image folders: 1 grayscale; None: 3, RGB", choices=(1, 3))
-    sample_every: int = option(500, help="image data: write a grid of samples every N steps", low=1)
+    image_size: int | None = option(
+        None, help="resize (and centre-crop folders) to this size", low=1, applies_to="image"
+    )
+    channels: int | None = option(
+        None, help="image folders: 1 grayscale; None: 3, RGB", choices=(1, 3), applies_to="image"
+    )
+    sample_every: int = option(500, help="write a grid of samples every N steps", low=1, applies_to="image")
     data_shape: list[int] | None = None
     snapshots: int | None = option(
         None,
@@ -119,6 +127,7 @@ class RunConfig:
         "(plots/dynamics.png and .gif)",
         low=1,
         metavar="K",
+        applies_to="synthetic",
     )
     logger: str = option(
         "none",
@@ -132,8 +141,17 @@ class RunConfig:
     def is_image(self) -> bool:
         return is_image_data(self.data)
 
+    @property
+    def data_kind(self) -> str:
+        """``image`` or ``synthetic``: the kind of data the options' ``applies_to`` refers to."""
+        return "image" if self.is_image else "synthetic"
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The config as config.json records it: only the options that apply to the run's data."""
+        applicable = applicable_options(self, self.data_kind)
+        values = {key: value for key, value in asdict(self).items() if key in applicable}
+        values["model"] = applicable_options(self.model, self.data_kind)
+        return values
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> RunConfig:

@@ -89,6 +89,8 @@ def _help(option: Option, resumable_note: bool) -> str:
     if default is not None and default is not False and default != []:
         shown = " ".join(map(str, default)) if isinstance(default, tuple | list) else str(default)
         text += f" (default: {shown})"
+    if option.spec.applies_to is not None:
+        text += f" [{option.spec.applies_to} data only]"
     if resumable_note and option.spec.resumable and option.dest != "resume":
         text += " [may change on --resume]"
     return text.replace("%", "%%")
@@ -157,6 +159,9 @@ class Command:
         """Fill ``args`` in place: the TOML file's options where no flag gave them, then every default; set
         ``args.given`` to the options given by flag or file."""
         given = {dest for dest in self.options if hasattr(args, dest)}
+        for dest in given:
+            if isinstance(self.options[dest].count, int):  # argparse gives a list of the N values
+                setattr(args, dest, tuple(getattr(args, dest)))
         if args.config is not None:
             from_file = self.read_config_file(args.config)
             for dest, value in from_file.items():

@@ -39,7 +39,7 @@ class TrainCommand:
         metavar="RUN",
         resumable=True,
     )
-    download: bool = option(False, help="image data: fetch mnist or fashion-mnist when not found")
+    download: bool = option(False, help="fetch mnist or fashion-mnist when not found", applies_to="image")
 
 
 def _epilog() -> str:
@@ -68,10 +68,25 @@ def register(commands: Commands) -> None:
 
 def _new_run_config(args: argparse.Namespace) -> RunConfig:
     config = config_from(args, RunConfig())
+    _refuse_inapplicable(args, config)
     config.divergence = divergence_names([config.divergence])[0]
     config.model = config_from(args, ModelConfig())
     config.train = training_config(args, profile("image" if is_image_data(config.data) else "synthetic"))
     return config
+
+
+def _refuse_inapplicable(args: argparse.Namespace, config: RunConfig) -> None:
+    """Options given for another kind of data than ``config.data``'s are refused, naming them."""
+    options = args.fgan_command.options
+    wrong = sorted(
+        options[dest].flag for dest in args.given if options[dest].spec.applies_to not in (None, config.data_kind)
+    )
+    if wrong:
+        other = "synthetic" if config.is_image else "image"
+        raise UsageError(
+            f"{', '.join(wrong)} {'apply' if len(wrong) > 1 else 'applies'} to {other} data only, and "
+            f"{config.data} is {config.data_kind} data"
+        )
 
 
 def _resume(args: argparse.Namespace) -> Trainer:
