@@ -60,7 +60,7 @@ def test_train_with_snapshots_writes_strip_gif_and_arrays(tmp_path) -> None:
 @pytest.mark.parametrize(
     ("arguments", "expected"),
     [
-        (["--data", "mixture", "--snapshots", "0"], "snapshot count must be >= 1, got 0"),
+        (["--data", "mixture", "--snapshots", "0"], "--snapshots: must be >= 1, got 0"),
         (["--data", "ring", "--snapshots", "3"], "1-D data"),
     ],
 )

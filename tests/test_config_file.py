@@ -10,12 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fgan.cli import _option_actions, build_parser, main, read_config_file
+from fgan.cli import build, main
 from fgan.errors import UsageError
 
-PARSER = build_parser()
-TRAIN = PARSER.command_parsers["train"]
-REPRODUCE = PARSER.command_parsers[("reproduce", "gaussian-mixture")]
+COMMANDS = build()[1]
+TRAIN = COMMANDS["train"]
+REPRODUCE = COMMANDS["reproduce gaussian-mixture"]
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -45,6 +45,7 @@ TRAIN_VALUES = {
     "critic_hidden": "19",
     "generator_depth": "3",
     "critic_depth": "1",
+    "critic_activation": '"relu"',
     "checkpoint_every": "7",
     "steps": "11",
     "batch_size": "13",
@@ -56,6 +57,7 @@ TRAIN_VALUES = {
     "lr": "0.5",
     "lr_generator": "0.25",
     "lr_critic": "1",
+    "betas": "[0.25, 0.75]",
     "lr_schedule": '"constant"',
     "critic_penalty": "0.125",
     "clip_grad_norm": "2.5",
@@ -63,18 +65,20 @@ TRAIN_VALUES = {
     "device": '"cpu"',
     "precision": '"bf16"',
     "compile": "true",
+    "log_every": "4",
+    "keep_checkpoints": "2",
     "quiet": "true",
 }
 
 
 def test_every_train_option_can_come_from_the_file(tmp_path) -> None:
-    options = set(_option_actions(TRAIN)) - {"config"}
-    assert options == set(TRAIN_VALUES)
+    assert set(TRAIN.options) == set(TRAIN_VALUES)
     text = "\n".join(
         f"{key.replace('_', '-') if i % 2 else key} = {value}" for i, (key, value) in enumerate(TRAIN_VALUES.items())
     )
-    values = read_config_file(write(tmp_path, text), TRAIN)
+    values = TRAIN.read_config_file(write(tmp_path, text))
     assert values["steps"] == 11 and values["lr_critic"] == 1.0 and isinstance(values["lr_critic"], float)
+    assert values["betas"] == (0.25, 0.75) and values["keep_checkpoints"] == 2
     assert values["out"] == Path("elsewhere") and values["force"] is True and values["on_nonfinite"] == "skip"
     assert set(values) == set(TRAIN_VALUES)
 
@@ -100,7 +104,7 @@ def test_a_flag_equal_to_its_default_still_overrides_the_file(tmp_path) -> None:
 
 
 def test_reproduce_takes_a_list_of_divergences(tmp_path) -> None:
-    values = read_config_file(write(tmp_path, 'divergence = ["kl", "js"]\nsteps = 10\njson = true\n'), REPRODUCE)
+    values = REPRODUCE.read_config_file(write(tmp_path, 'divergence = ["kl", "js"]\nsteps = 10\njson = true\n'))
     assert values == {"divergence": ["kl", "js"], "steps": 10, "json": True}
 
 
@@ -122,6 +126,9 @@ def test_reproduce_takes_a_list_of_divergences(tmp_path) -> None:
         ("[train]\nsteps = 3", "unknown key 'train'"),
         ("config = 'other.toml'", "unknown key 'config'"),
         ("batch-size = 3\nbatch_size = 4", "key 'batch_size' given twice"),
+        ("betas = [0.5]", "key 'betas' must be a list of 2 values"),
+        ("betas = [0.5, 1.0]", "key 'betas': must be in [0, 1)"),
+        ("betas = 0.5", "key 'betas' must be a list of 2 values"),
     ],
 )
 def test_bad_keys_and_values_are_named_in_one_line(tmp_path, capsys, text: str, message: str) -> None:
@@ -169,8 +176,8 @@ def test_the_config_loader_accepts_or_names_the_problem(table: dict) -> None:
         path.write_text(text)
         for parser in (TRAIN, REPRODUCE):
             try:
-                values = read_config_file(path, parser)
+                values = parser.read_config_file(path)
             except UsageError as err:
                 assert "\n" not in str(err)
             else:
-                assert set(values) <= set(_option_actions(parser))
+                assert set(values) <= set(parser.options)

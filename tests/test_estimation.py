@@ -193,7 +193,7 @@ def test_cli_estimate_text_says_the_interval_method(tmp_path, capsys) -> None:
         (np.zeros((20, 2)), np.zeros((20, 2)), [], "samples"),
         (np.zeros((100, 2)), np.zeros((100, 2)), ["--divergence", "nope"], "unknown divergence"),
         (np.zeros((100, 2)), np.zeros((100, 2)), ["--folds", "1"], "--folds"),
-        (np.zeros((100, 2)), np.zeros((100, 2)), ["--level", "1.5"], "confidence level"),
+        (np.zeros((100, 2)), np.zeros((100, 2)), ["--level", "1.5"], "--level: must be in (0, 1)"),
         (np.zeros((100, 2)), np.zeros((100, 2)), ["--ratio-out", "r.txt"], ".npy or .csv"),
         (np.zeros((100, 2)), np.zeros((100, 2)), ["--ratio-at", "x.npy"], "--ratio-at needs --ratio-out"),
     ],

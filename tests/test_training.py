@@ -156,11 +156,14 @@ def test_location_scale_under_kl_learns_moment_matching() -> None:
         ({"critic_steps": 0}, "critic steps"),
         ({"update": "both"}, "update"),
         ({"optimizer": "lbfgs"}, "optimizer"),
-        ({"lr_critic": 0.0}, "learning rates"),
+        ({"lr_critic": 0.0}, "lr critic must be > 0, got 0.0"),
         ({"lr_schedule": "cosine"}, "schedule"),
         ({"critic_penalty": -1.0}, "penalty"),
         ({"device": "tpu"}, "device"),
         ({"generator_objective": "heuristic"}, "objective"),
+        ({"betas": (0.5, 1.0)}, "betas must be in"),
+        ({"log_every": 0}, "log every must be >= 1, got 0"),
+        ({"keep_checkpoints": 0}, "keep checkpoints must be >= 1, got 0"),
     ],
 )
 def test_bad_config_is_a_usage_error_naming_the_option(change: dict, message: str) -> None:

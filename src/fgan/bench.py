@@ -34,6 +34,7 @@ from fgan.image_models import build_image_models
 from fgan.images import ImageSampler
 from fgan.models import LocationScaleGenerator, MLPCritic, sample_latent
 from fgan.objectives import generator_loss
+from fgan.profiles import profile
 from fgan.training import PRECISIONS, TrainConfig, Trainer, resolve_device, seed_everything
 
 #: The divergence every configuration trains under (the paper's GAN objective, its Section 4.2).
@@ -71,7 +72,7 @@ def _image_setup(model: str, shape: tuple[int, int, int]) -> Callable[[], tuple[
     return build
 
 
-_ADAM = TrainConfig(optimizer="adam", quiet=True, log_every=100)
+_ADAM = profile("bench")
 SETUPS = {
     "gaussian-mixture": BenchSetup(
         "gaussian-mixture",

@@ -38,10 +38,11 @@ from torch import Tensor, nn
 
 from fgan.critic_objective import CriticObjective
 from fgan.divergences import Divergence, get_divergence
-from fgan.errors import UsageError, require
-from fgan.models import MLPCritic
+from fgan.errors import UsageError
+from fgan.models import ACTIVATIONS, MLPCritic
 from fgan.objectives import variational_bound
-from fgan.training import resolve_device, seed_everything
+from fgan.options import check_options, option
+from fgan.training import DEVICES, resolve_device, seed_everything
 
 CI_METHODS = ("normal", "bootstrap")
 #: The fewest samples a split may hold.
@@ -52,37 +53,34 @@ MIN_SPLIT = 10
 class EstimateConfig:
     """Options of :func:`estimate_divergence`."""
 
-    hidden: int = 64
-    depth: int = 2
-    activation: str = "elu"
-    max_steps: int = 4000
-    batch_size: int = 1024
-    lr: float = 1e-3
-    folds: int = 3
-    validation_fraction: float = 0.15
-    eval_every: int = 100
-    patience: int = 8
-    ci: Literal["normal", "bootstrap"] = "normal"
-    level: float = 0.95
-    bootstrap_samples: int = 1000
-    seed: int = 0
-    device: str = "auto"
+    hidden: int = option(64, help="critic units per hidden layer", low=1)
+    depth: int = option(2, help="critic hidden layers", low=1)
+    activation: str = option("elu", help="the critic's hidden activation", choices=ACTIVATIONS)
+    max_steps: int = option(4000, help="most steps per critic", low=1)
+    batch_size: int = option(1024, help="minibatch size", low=1)
+    lr: float = option(1e-3, help="Adam step size", low=0, low_open=True)
+    folds: int = option(3, help="cross-fitting folds", low=2)
+    validation_fraction: float = option(
+        0.15,
+        help="share of each fold's training samples held out to stop early",
+        low=0,
+        low_open=True,
+        high=1,
+        high_open=True,
+    )
+    eval_every: int = option(100, help="steps between validation bounds", low=1)
+    patience: int = option(8, help="validation bounds without improvement before a critic stops", low=1)
+    ci: Literal["normal", "bootstrap"] = option(
+        "normal", help="interval: normal approximation or bootstrap", choices=CI_METHODS
+    )
+    level: float = option(0.95, help="confidence level", low=0, low_open=True, high=1, high_open=True)
+    bootstrap_samples: int = option(1000, help="bootstrap resamples of the interval", low=10)
+    seed: int = option(0, help="random seed")
+    device: str = option("auto", help="auto: cuda, then mps, then cpu", choices=DEVICES)
 
     def validate(self) -> None:
-        require(
-            [
-                (self.hidden >= 1 and self.depth >= 1, "critic hidden units and depth must be >= 1"),
-                (self.max_steps >= 1, f"steps must be >= 1, got {self.max_steps}"),
-                (self.batch_size >= 1, f"batch size must be >= 1, got {self.batch_size}"),
-                (self.lr > 0, f"learning rate must be > 0, got {self.lr}"),
-                (self.folds >= 2, f"folds must be >= 2, got {self.folds}"),
-                (0 < self.validation_fraction < 1, "the validation fraction must be in (0, 1)"),
-                (self.eval_every >= 1 and self.patience >= 1, "eval every and patience must be >= 1"),
-                (self.ci in CI_METHODS, f"unknown interval method {self.ci!r}; valid: {', '.join(CI_METHODS)}"),
-                (0 < self.level < 1, f"confidence level must be in (0, 1), got {self.level}"),
-                (self.bootstrap_samples >= 10, "bootstrap samples must be >= 10"),
-            ]
-        )
+        """Raise UsageError naming the first option out of range (see :func:`fgan.options.check_options`)."""
+        check_options(self)
 
 
 @dataclass

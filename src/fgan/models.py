@@ -24,6 +24,8 @@ _ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "elu": nn.ELU,
     "leaky-relu": lambda: nn.LeakyReLU(0.2),
 }
+#: The hidden-layer activations of :func:`mlp`.
+ACTIVATIONS = tuple(_ACTIVATIONS)
 
 
 def sample_latent(generator: nn.Module, n: int, device: torch.device | str) -> Tensor:

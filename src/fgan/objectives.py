@@ -16,6 +16,7 @@ from typing import Literal
 from torch import Tensor
 
 from fgan.divergences import Divergence
+from fgan.errors import UsageError
 
 GeneratorObjective = Literal["minimax", "alternative"]
 GENERATOR_OBJECTIVES: tuple[str, ...] = ("minimax", "alternative")
@@ -47,4 +48,4 @@ def generator_loss(divergence: Divergence, critic_fake: Tensor, objective: Gener
         return -divergence.conjugate_of_activation(critic_fake).mean()
     if objective == "alternative":
         return -divergence.activation(critic_fake).mean()
-    raise ValueError(f"unknown generator objective {objective!r}; valid: {', '.join(GENERATOR_OBJECTIVES)}")
+    raise UsageError(f"unknown generator objective {objective!r}; valid: {', '.join(GENERATOR_OBJECTIVES)}")

@@ -31,7 +31,9 @@ class OptionSpec:
     ``low``/``high`` bound a number (or each element of a tuple of numbers), closed unless ``low_open``/``high_open``;
     ``choices`` lists the accepted strings; ``resumable`` lets ``--resume`` change the option; ``flag`` is the
     command-line name (default: the field's name with ``-`` for ``_``); ``metavar`` names the value in ``--help``.
-    ``None`` is accepted for a field whose default is None (it means "the program chooses").
+    ``applies_to`` names the data the option means something for (``"synthetic"`` or ``"image"``; None: any data).
+    ``allow_empty`` lets a list option be given with no values (``--sweep`` alone: no sweep). ``None`` is accepted
+    for a field whose default is None (it means "the program chooses").
     """
 
     help: str
@@ -39,20 +41,28 @@ class OptionSpec:
     low_open: bool = False
     high: float | None = None
     high_open: bool = False
-    choices: tuple[str, ...] | None = None
+    choices: tuple[Any, ...] | None = None
     resumable: bool = False
     flag: str | None = None
     metavar: str | None = None
+    allow_empty: bool = False
+    applies_to: str | None = None
 
     def problem(self, name: str, value: Any) -> str | None:
         """Why ``value`` is not acceptable for the option ``name`` (spelt with spaces), or None when it is."""
         if value is None:
             return None
-        if self.choices is not None:
-            return None if value in self.choices else f"unknown {name} {value!r}; valid: {', '.join(self.choices)}"
         for element in value if isinstance(value, tuple | list) else (value,):
-            if isinstance(element, int | float) and not self._in_range(element):
+            if self.choices is not None and element not in self.choices:
+                return f"unknown {name} {element!r}; valid: {', '.join(map(str, self.choices))}"
+            if self.range_problem(element) is not None:
                 return f"{name} must be {self._range_text()}, got {value}"
+        return None
+
+    def range_problem(self, value: Any) -> str | None:
+        """``"must be >= 0, got -1"`` for a number out of the range, else None (the command line's wording)."""
+        if isinstance(value, int | float) and not isinstance(value, bool) and not self._in_range(value):
+            return f"must be {self._range_text()}, got {value}"
         return None
 
     def _in_range(self, value: float) -> bool:
@@ -80,13 +90,15 @@ def option(
     low_open: bool = False,
     high: float | None = None,
     high_open: bool = False,
-    choices: tuple[str, ...] | None = None,
+    choices: tuple[Any, ...] | None = None,
     resumable: bool = False,
     flag: str | None = None,
     metavar: str | None = None,
+    allow_empty: bool = False,
+    applies_to: str | None = None,
 ) -> Any:
     """A dataclass field that is a user option (see :class:`OptionSpec` for the arguments)."""
-    spec = OptionSpec(help, low, low_open, high, high_open, choices, resumable, flag, metavar)
+    spec = OptionSpec(help, low, low_open, high, high_open, choices, resumable, flag, metavar, allow_empty, applies_to)
     return field(default=default, default_factory=default_factory, metadata={_KEY: spec})
 
 
@@ -102,3 +114,10 @@ def check_options(config: Any) -> None:
         message = spec.problem(f.name.replace("_", " "), getattr(config, f.name))
         if message is not None:
             raise UsageError(message)
+
+
+def applicable_options(config: Any, kind: str) -> dict[str, Any]:
+    """The fields of ``config`` (a dataclass instance) that mean something for data of ``kind``: every field but
+    the options that apply to another kind of data."""
+    inapplicable = {f.name for f, spec in option_fields(type(config)) if spec.applies_to not in (None, kind)}
+    return {f.name: getattr(config, f.name) for f in fields(config) if f.name not in inapplicable}

@@ -22,15 +22,17 @@ import torch
 from torch import Tensor, nn
 
 from fgan import distributed
-from fgan.data import Sampler, get_synthetic_data
+from fgan.data import SYNTHETIC_DATA, Sampler, get_synthetic_data
 from fgan.divergences import get_divergence
 from fgan.errors import UsageError, require
 from fgan.grids import save_image_grid
 from fgan.image_models import IMAGE_MODELS, build_image_models
-from fgan.images import get_image_sampler, is_image_data
-from fgan.loggers import TensorBoardLogger, check_logger, open_logger
-from fgan.models import MLPCritic, build_generator, sample_latent
+from fgan.images import IMAGE_DATA, get_image_sampler, is_image_data
+from fgan.loggers import LOGGERS, TensorBoardLogger, check_logger, open_logger
+from fgan.models import ACTIVATIONS, GENERATORS, MLPCritic, build_generator, sample_latent
+from fgan.options import applicable_options, check_options, option
 from fgan.plotting import plot_samples, plot_training_curves
+from fgan.profiles import profile
 from fgan.runs import (
     CONFIG_FILE,
     PLOT_DIR,
@@ -50,14 +52,6 @@ PLOT_SAMPLES = 4000
 GRID_SAMPLES = 64
 #: The seed of the fixed latent codes behind every grid of a run (drawn without touching the training RNG).
 GRID_SEED = 1234
-#: Training defaults for the synthetic data sets (``fgan train``): Algorithm 1 with Adam at 1e-3, falling linearly.
-SYNTHETIC_TRAINING = TrainConfig(
-    steps=5000, batch_size=512, lr_generator=1e-3, lr_critic=1e-3, lr_schedule="linear", checkpoint_every=1000
-)
-#: Training defaults for images: the paper's Section 4.2 (Adam, step size 2e-4, β1 = 0.5).
-IMAGE_TRAINING = TrainConfig(
-    steps=5000, batch_size=256, lr_generator=2e-4, lr_critic=2e-4, betas=(0.5, 0.999), checkpoint_every=1000
-)
 #: ``--model`` values: ``auto`` picks ``mlp`` (with ``--generator``) for synthetic data, ``mnist-mlp`` for the
 #: in-memory image sets and ``dcgan`` for image folders.
 MODELS = ("auto", "mlp", *IMAGE_MODELS)
@@ -68,22 +62,25 @@ class ModelConfig:
     """The generator and critic of a run. ``generator`` and the sizes apply to the ``mlp`` model of synthetic
     data; ``latent_dim`` None is the model's own default (8 for ``mlp``, 100 for the image models)."""
 
-    model: str = "auto"
-    generator: str = "mlp"
-    latent_dim: int | None = None
-    generator_hidden: int = 128
-    generator_depth: int = 2
-    critic_hidden: int = 64
-    critic_depth: int = 2
-    critic_activation: str = "tanh"
+    model: str = option(
+        "auto",
+        help="auto: mlp for synthetic data, mnist-mlp (the paper's MNIST pair) for mnist, fashion-mnist and digits, "
+        "dcgan for image folders; dcgan-nobn: a DCGAN critic without batch norm",
+        choices=MODELS,
+    )
+    generator: str = option("mlp", help="mlp, or location-scale (μ + σ z)", choices=GENERATORS, applies_to="synthetic")
+    latent_dim: int | None = option(None, help="size of z; None: 8 for synthetic data, 100 for images", low=1)
+    generator_hidden: int = option(128, help="generator units per hidden layer", low=1, applies_to="synthetic")
+    generator_depth: int = option(2, help="generator hidden layers", low=1, applies_to="synthetic")
+    critic_hidden: int = option(64, help="critic units per hidden layer", low=1, applies_to="synthetic")
+    critic_depth: int = option(2, help="critic hidden layers", low=1, applies_to="synthetic")
+    critic_activation: str = option(
+        "tanh", help="the critic's hidden activation", choices=ACTIVATIONS, applies_to="synthetic"
+    )
 
     def validate(self) -> None:
-        if self.model not in MODELS:
-            raise UsageError(f"unknown model {self.model!r}; valid: {', '.join(MODELS)}")
-        for name in ("latent_dim", "generator_hidden", "generator_depth", "critic_hidden", "critic_depth"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise UsageError(f"{name.replace('_', ' ')} must be >= 1, got {value}")
+        """Raise UsageError naming the first option out of range (see :func:`fgan.options.check_options`)."""
+        check_options(self)
 
     def resolved(self, data: str) -> ModelConfig:
         """A copy with ``model`` (and ``latent_dim``) chosen for the data set ``data``; a model that does not fit it
@@ -105,24 +102,56 @@ class RunConfig:
     ``[C, H, W]`` for images, so that a finished run's generator loads without its data. ``logger`` is one of
     :data:`fgan.loggers.LOGGERS` (configs saved before it existed load as ``none``)."""
 
-    data: str = "ring"
-    divergence: str = "js"
+    data: str = option(
+        "ring", help=f"synthetic: {', '.join(SYNTHETIC_DATA)}; images: {', '.join(IMAGE_DATA)}", metavar="DATA"
+    )
+    divergence: str = option("js", help="divergence name (see `fgan divergences`)")
     model: ModelConfig = field(default_factory=ModelConfig)
-    train: TrainConfig = field(default_factory=lambda: replace(SYNTHETIC_TRAINING))
-    data_dir: str | None = None
-    image_size: int | None = None
-    channels: int | None = None
-    sample_every: int = 500
+    train: TrainConfig = field(default_factory=lambda: profile("synthetic"))
+    data_dir: str | None = option(
+        None,
+        help="folder with the IDX files of mnist or fashion-mnist (else $FGAN_DATA_DIR, then the usual places)",
+        applies_to="image",
+    )
+    image_size: int | None = option(
+        None, help="resize (and centre-crop folders) to this size", low=1, applies_to="image"
+    )
+    channels: int | None = option(
+        None, help="image folders: 1 grayscale; None: 3, RGB", choices=(1, 3), applies_to="image"
+    )
+    sample_every: int = option(500, help="write a grid of samples every N steps", low=1, applies_to="image")
     data_shape: list[int] | None = None
-    snapshots: int | None = None
-    logger: str = "none"
+    snapshots: int | None = option(
+        None,
+        help="1-D mixtures: K snapshots of p, q_θ, the critic and the optimal critic during training "
+        "(plots/dynamics.png and .gif)",
+        low=1,
+        metavar="K",
+        applies_to="synthetic",
+    )
+    logger: str = option(
+        "none",
+        help="tensorboard: also write metrics and sample grids to RUN/tensorboard (needs the extra: "
+        "pip install 'fgan[tensorboard]')",
+        choices=LOGGERS,
+        resumable=True,
+    )
 
     @property
     def is_image(self) -> bool:
         return is_image_data(self.data)
 
+    @property
+    def data_kind(self) -> str:
+        """``image`` or ``synthetic``: the kind of data the options' ``applies_to`` refers to."""
+        return "image" if self.is_image else "synthetic"
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The config as config.json records it: only the options that apply to the run's data."""
+        applicable = applicable_options(self, self.data_kind)
+        values = {key: value for key, value in asdict(self).items() if key in applicable}
+        values["model"] = applicable_options(self.model, self.data_kind)
+        return values
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> RunConfig:

@@ -46,8 +46,9 @@ from fgan import distributed
 from fgan.critic_objective import CriticObjective
 from fgan.data import Sampler
 from fgan.divergences import Divergence, get_divergence
-from fgan.errors import UsageError, require
+from fgan.errors import UsageError
 from fgan.objectives import GENERATOR_OBJECTIVES
+from fgan.options import check_options, option
 from fgan.runs import LOG_FILE, METRICS_FILE, save_checkpoint
 from fgan.step import METRIC_NAMES, NonFiniteError, StepEngine, StepRecord
 
@@ -61,65 +62,61 @@ PRECISIONS = ("fp32", "bf16", "fp16")
 
 @dataclass
 class TrainConfig:
-    """Options of a training run (all have defaults; the run folder stores them resolved)."""
+    """Options of a training run (all have defaults, the ``api`` profile of :mod:`fgan.profiles`; the run folder
+    stores them resolved)."""
 
-    steps: int = 2000
-    batch_size: int = 256
-    update: Literal["single-step", "alternating"] = "single-step"
-    critic_steps: int = 1
-    generator_objective: Literal["minimax", "alternative"] = "minimax"
-    optimizer: Literal["adam", "sgd"] = "adam"
-    lr_generator: float = 2e-4
-    lr_critic: float = 2e-4
-    betas: tuple[float, float] = (0.5, 0.999)
-    lr_schedule: Literal["constant", "linear"] = "constant"
-    critic_penalty: float | None = None
-    clip_grad_norm: float | None = None
-    on_nonfinite: Literal["stop", "skip"] = "stop"
-    seed: int = 0
-    device: str = "auto"
-    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
-    compile: bool = False
-    log_every: int = 50
-    checkpoint_every: int = 0
-    keep_checkpoints: int = 3
-    quiet: bool = False
+    steps: int = option(2000, help="training steps", low=0, resumable=True)
+    batch_size: int = option(256, help="minibatch size", low=1)
+    update: Literal["single-step", "alternating"] = option(
+        "single-step",
+        help="single-step: Algorithm 1; alternating: k critic steps, then one generator step",
+        choices=UPDATES,
+    )
+    critic_steps: int = option(1, help="critic steps per generator step (alternating update)", low=1)
+    generator_objective: Literal["minimax", "alternative"] = option(
+        "minimax",
+        help="minimax: descend F (Algorithm 1); alternative: ascend E_Q[g_f(V)] (Section 3.2)",
+        choices=GENERATOR_OBJECTIVES,
+    )
+    optimizer: Literal["adam", "sgd"] = option("adam", help="optimiser of both networks", choices=OPTIMIZERS)
+    lr_generator: float = option(2e-4, help="generator step size", low=0, low_open=True)
+    lr_critic: float = option(2e-4, help="critic step size", low=0, low_open=True)
+    betas: tuple[float, float] = option(
+        (0.5, 0.999), help="Adam's β1 and β2", low=0, high=1, high_open=True, metavar="BETA"
+    )
+    lr_schedule: Literal["constant", "linear"] = option(
+        "constant", help="linear: step sizes fall to 0 at the end", choices=LR_SCHEDULES
+    )
+    critic_penalty: float | None = option(
+        None,
+        help="penalty LAMBDA/2 (E_P[V²] + E_Q[V²]) on the raw critic output; None: the divergence's own "
+        "(0.01 for tv, 0 for the others)",
+        low=0,
+        metavar="LAMBDA",
+    )
+    clip_grad_norm: float | None = option(None, help="clip each network's gradient norm", low=0, low_open=True)
+    on_nonfinite: Literal["stop", "skip"] = option(
+        "stop",
+        help="a NaN or infinite loss or gradient: stop the run, or skip the step and count it",
+        choices=NONFINITE_ACTIONS,
+    )
+    seed: int = option(0, help="random seed")
+    device: str = option("auto", help="auto: cuda, then mps, then cpu", choices=DEVICES, resumable=True)
+    precision: Literal["fp32", "bf16", "fp16"] = option(
+        "fp32",
+        help="the networks' arithmetic: bf16 or fp16 (loss-scaled) autocast with float32 weights; the divergence "
+        "arithmetic stays float32",
+        choices=PRECISIONS,
+    )
+    compile: bool = option(False, help="torch.compile both networks (pays off on long runs and GPUs)")
+    log_every: int = option(50, help="read the metrics from the device and write them every N steps", low=1)
+    checkpoint_every: int = option(0, help="also checkpoint every N steps (0: only at the end)", low=0)
+    keep_checkpoints: int = option(3, help="the newest checkpoints kept in the run folder", low=1)
+    quiet: bool = option(False, help="no progress bar", resumable=True)
 
     def validate(self) -> None:
-        """Raise UsageError naming the first option out of range."""
-        require(
-            [
-                (self.steps >= 0, f"steps must be >= 0, got {self.steps}"),
-                (self.batch_size >= 1, f"batch size must be >= 1, got {self.batch_size}"),
-                (self.critic_steps >= 1, f"critic steps must be >= 1, got {self.critic_steps}"),
-                (self.update in UPDATES, f"unknown update {self.update!r}; valid: {', '.join(UPDATES)}"),
-                (
-                    self.generator_objective in GENERATOR_OBJECTIVES,
-                    f"unknown generator objective {self.generator_objective!r}; "
-                    f"valid: {', '.join(GENERATOR_OBJECTIVES)}",
-                ),
-                (self.optimizer in OPTIMIZERS, f"unknown optimizer {self.optimizer!r}; valid: {', '.join(OPTIMIZERS)}"),
-                (self.lr_generator > 0 and self.lr_critic > 0, "learning rates must be > 0"),
-                (self.critic_penalty is None or self.critic_penalty >= 0, "critic penalty must be >= 0"),
-                (self.clip_grad_norm is None or self.clip_grad_norm > 0, "gradient clipping norm must be > 0"),
-                (
-                    self.on_nonfinite in NONFINITE_ACTIONS,
-                    f"unknown non-finite action {self.on_nonfinite!r}; valid: {', '.join(NONFINITE_ACTIONS)}",
-                ),
-                (
-                    self.lr_schedule in LR_SCHEDULES,
-                    f"unknown learning-rate schedule {self.lr_schedule!r}; valid: {', '.join(LR_SCHEDULES)}",
-                ),
-                (self.device in DEVICES, f"unknown device {self.device!r}; valid: {', '.join(DEVICES)}"),
-                (
-                    self.precision in PRECISIONS,
-                    f"unknown precision {self.precision!r}; valid: {', '.join(PRECISIONS)}",
-                ),
-                (self.log_every >= 1, f"log every must be >= 1, got {self.log_every}"),
-                (self.checkpoint_every >= 0, f"checkpoint every must be >= 0, got {self.checkpoint_every}"),
-                (self.keep_checkpoints >= 1, f"keep checkpoints must be >= 1, got {self.keep_checkpoints}"),
-            ]
-        )
+        """Raise UsageError naming the first option out of range (see :func:`fgan.options.check_options`)."""
+        check_options(self)
 
 
 def resolve_device(name: str) -> torch.device:

@@ -19,6 +19,7 @@ from fgan.divergences import get_divergence
 from fgan.models import LocationScaleGenerator, MLPCritic, sample_latent
 from fgan.objectives import variational_bound
 from fgan.plotting import plt, save_figure
+from fgan.profiles import profile
 from fgan.quadrature import DEFAULT_GRID, best_gaussian_fit, f_divergence_1d, gaussian_log_density, make_grid
 from fgan.runs import write_json
 from fgan.snapshots import SnapshotRecorder
@@ -57,18 +58,7 @@ class FitRow:
 
 def default_config(steps: int = 5000, seed: int = 0) -> TrainConfig:
     """The paper's settings: Algorithm 1, minibatches of 1024, step size 0.01 (Adam)."""
-    return TrainConfig(
-        steps=steps,
-        batch_size=1024,
-        optimizer="adam",
-        lr_generator=0.01,
-        lr_critic=0.01,
-        betas=(0.9, 0.999),
-        lr_schedule="linear",
-        seed=seed,
-        device="cpu",
-        quiet=True,
-    )
+    return profile("table3", steps=steps, seed=seed)
 
 
 def estimate_bound(trainer: Trainer, samples: int = EVALUATION_SAMPLES) -> float:

@@ -19,7 +19,8 @@ import torch
 from fgan.evaluation import EvaluationData, feature_classifier, feature_scores, parzen_score
 from fgan.grids import make_grid
 from fgan.plotting import plt, save_figure
-from fgan.runner import IMAGE_TRAINING, ModelConfig, RunConfig, fixed_latent, generate, load_run, train_run
+from fgan.profiles import profile
+from fgan.runner import ModelConfig, RunConfig, fixed_latent, generate, load_run, train_run
 from fgan.runs import write_json
 from fgan.training import NonFiniteError, TrainConfig
 
@@ -51,7 +52,7 @@ class ImageRow:
 
 def default_config(steps: int = 5000, seed: int = 0) -> TrainConfig:
     """The paper's settings for MNIST: Algorithm 1, Adam at 2e-4 with β1 = 0.5, minibatches of 256."""
-    return replace(IMAGE_TRAINING, steps=steps, seed=seed, checkpoint_every=1000, quiet=True)
+    return profile("table4", steps=steps, seed=seed)
 
 
 def _score(row: ImageRow, samples, data: EvaluationData, classifier) -> ImageRow:

@@ -23,7 +23,8 @@ from fgan.divergences import get_divergence
 from fgan.errors import UsageError, require
 from fgan.modes import DEFAULT_SIGMAS, mode_coverage
 from fgan.plotting import plt, save_figure
-from fgan.runner import SYNTHETIC_TRAINING, ModelConfig, RunConfig, build_models, generate
+from fgan.profiles import profile
+from fgan.runner import ModelConfig, RunConfig, build_models, generate
 from fgan.runs import write_json
 from fgan.training import NonFiniteError, TrainConfig, Trainer, seed_everything
 
@@ -77,7 +78,7 @@ class ModeSummary:
 def default_config(steps: int = DEFAULT_STEPS, seed: int = 0) -> TrainConfig:
     """The synthetic defaults of ``fgan train`` (Adam at 1e-3 falling linearly, minibatches of 512), on the CPU,
     quiet, without checkpoints (the runs stay in memory)."""
-    return replace(SYNTHETIC_TRAINING, steps=steps, seed=seed, device="cpu", quiet=True, checkpoint_every=0)
+    return profile("modes", steps=steps, seed=seed)
 
 
 def check_names(datasets: Sequence[str], divergences: Sequence[str]) -> list[str]:

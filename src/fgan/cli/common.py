@@ -1,0 +1,87 @@
+"""What several commands share: remarks on stderr, default output folders, configs from the parsed options."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from fgan.divergences import Divergence, get_divergence
+from fgan.errors import UsageError
+from fgan.options import option, option_fields
+from fgan.training import TrainConfig
+
+Config = TypeVar("Config")
+
+
+class Interrupted(Exception):
+    """Ctrl-C, after the run saved a checkpoint."""
+
+
+class TrainingFailed(Exception):
+    """Training stopped on a non-finite loss or gradient."""
+
+
+@dataclass
+class BothRates:
+    """``--lr``: a command-line shorthand that sets both learning rates of :class:`~fgan.training.TrainConfig`."""
+
+    lr: float | None = option(None, help="learning rate of both networks", low=0, low_open=True)
+
+
+@dataclass
+class Outputs:
+    """The output options of an experiment."""
+
+    out: Path | None = option(None, help="output folder; None: a new folder under runs/")
+    force: bool = option(False, help="overwrite an output folder that holds results")
+    json: bool = option(False, help="print the rows as JSON")
+
+
+def note(message: str) -> None:
+    """A remark for the user, on stderr."""
+    print(f"fgan: {message}", file=sys.stderr, flush=True)
+
+
+def user_divergence(name: str) -> Divergence:
+    """The divergence the user named; an unknown or malformed name is a UsageError (:func:`get_divergence` raises
+    a ValueError for it)."""
+    try:
+        return get_divergence(name)
+    except UsageError:
+        raise
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+
+
+def divergence_names(names: Iterable[str]) -> list[str]:
+    """The canonical names of the divergences the user named (see :func:`user_divergence`)."""
+    return [user_divergence(name).name for name in names]
+
+
+def default_out(kind: str) -> Path:
+    """A new folder ``runs/KIND-YYYYmmdd-HHMMSS``."""
+    return Path("runs") / f"{kind}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+
+
+def config_from(args: argparse.Namespace, defaults: Config) -> Config:
+    """``defaults`` (a config dataclass instance) with the options the user gave (flags or config file)."""
+    given = {f.name: getattr(args, f.name) for f, _ in option_fields(type(defaults)) if f.name in args.given}
+    return replace(defaults, **given)  # type: ignore[type-var]
+
+
+def training_config(args: argparse.Namespace, defaults: TrainConfig) -> TrainConfig:
+    """``defaults`` with the training options the user gave; ``--lr`` sets both learning rates."""
+    config = config_from(args, defaults)
+    if args.lr is not None:
+        config = replace(config, lr_generator=args.lr, lr_critic=args.lr)
+    return config
+
+
+def training_groups(defaults: TrainConfig) -> list[tuple[str, Any]]:
+    """The option groups of a command that trains with ``defaults``: every TrainConfig option and ``--lr``."""
+    return [("training", defaults), ("training", BothRates())]

@@ -1,0 +1,99 @@
+"""``fgan evaluate``: the Parzen log-likelihood and feature metrics of an image run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fgan.cli.arguments import Commands
+from fgan.cli.common import note
+from fgan.errors import UsageError
+from fgan.evaluation import METRICS, N_VALIDATION, evaluation_data, feature_classifier, feature_scores, parzen_score
+from fgan.evaluation import check_shape as check_sample_shape
+from fgan.loggers import check_logger, log_evaluation
+from fgan.options import option
+from fgan.report import EVALUATION_FILE
+from fgan.runner import generate, load_run
+from fgan.runs import write_json
+from fgan.training import DEVICES
+
+
+@dataclass
+class EvaluateOptions:
+    """The options of ``fgan evaluate``."""
+
+    metric: str = option(
+        "kde",
+        help="kde: Parzen-window log-likelihood of the test set; features: Fréchet distance, two-sample test "
+        "accuracy and class balance in the feature space of fgan's own classifier",
+        choices=(*METRICS, "all"),
+    )
+    n: int = option(10_000, help="generated samples", low=1)
+    validation: int = option(N_VALIDATION, help="training images to choose the bandwidth on", low=1)
+    data_dir: str | None = option(
+        None, help="folder with the IDX files of mnist or fashion-mnist (else $FGAN_DATA_DIR, then the usual places)"
+    )
+    seed: int = option(0, help="seed of the samples and the validation split")
+    device: str = option("cpu", help="device to generate on (auto picks cuda, then mps, then cpu)", choices=DEVICES)
+    json: bool = option(False, help="print the result as JSON")
+
+
+def register(commands: Commands) -> None:
+    command = commands.add(
+        "evaluate",
+        cmd_evaluate,
+        [("", EvaluateOptions())],
+        help="score an image run: Parzen log-likelihood, feature metrics",
+        description=f"Score an image run. The result is also saved as RUN/{EVALUATION_FILE} (replacing an earlier "
+        "one), which `fgan report` shows in its metrics table; a run trained with --logger tensorboard also gets "
+        "its numbers in RUN/tensorboard (eval/...).",
+    )
+    command.parser.add_argument("run", type=Path, help="run folder")
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    config, generator = load_run(args.run, args.device)
+    if not config.is_image:
+        raise UsageError(f"{args.run} is a run on synthetic data; evaluate scores image runs")
+    check_logger(config.logger)
+    data = evaluation_data(
+        config.data, config.image_size, args.data_dir or config.data_dir, args.validation, seed=args.seed
+    )
+    if data.note:
+        note(data.note)
+    samples = generate(generator, args.n, args.seed).cpu()
+    check_sample_shape(samples, data)
+    result: dict[str, Any] = {"run": str(args.run), "data": config.data, "n_generated": args.n}
+    metrics = METRICS if args.metric == "all" else (args.metric,)
+    if "kde" in metrics:
+        result["kde"] = parzen_score(samples, data).to_dict()
+    if "features" in metrics:
+        classifier, accuracy = feature_classifier(data)
+        result["features"] = {**feature_scores(samples, data, classifier).to_dict(), "classifier_accuracy": accuracy}
+    write_json(args.run / EVALUATION_FILE, result)
+    if config.logger == "tensorboard":
+        log_evaluation(args.run, result)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    _print_scores(result, config.data, args)
+
+
+def _print_scores(result: dict[str, Any], data: str, args: argparse.Namespace) -> None:
+    if "kde" in result:
+        kde = result["kde"]
+        print(
+            f"Parzen log-likelihood of the {data} test set ({kde['n_test']} images) under {args.n} samples: "
+            f"{kde['mean']:.2f} ± {kde['stderr']:.2f} nats (σ = {kde['sigma']:.4f}, chosen on {args.validation} "
+            "training images)"
+        )
+    if "features" in result:
+        features = result["features"]
+        print(
+            f"feature metrics (classifier test accuracy {features['classifier_accuracy']:.4f}): "
+            f"FID {features['fid']:.3f}, two-sample test accuracy {features['c2st_accuracy']:.3f}, "
+            f"{features['classes_covered']} classes covered, class KL {features['class_kl']:.4f}"
+        )

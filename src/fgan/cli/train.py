@@ -1,0 +1,130 @@
+"""``fgan train``: a run on synthetic data or images, or ``--resume`` of one."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+
+from fgan import distributed
+from fgan.cli.arguments import Commands
+from fgan.cli.common import (
+    Interrupted,
+    TrainingFailed,
+    config_from,
+    default_out,
+    divergence_names,
+    note,
+    training_config,
+    training_groups,
+)
+from fgan.data import SYNTHETIC_DATA
+from fgan.errors import UsageError
+from fgan.images import IMAGE_DATA, is_image_data
+from fgan.options import option
+from fgan.profiles import describe_profile, profile
+from fgan.runner import ModelConfig, RunConfig, resume_run, train_run
+from fgan.training import NonFiniteError, Trainer
+
+
+@dataclass
+class TrainCommand:
+    """The options of ``fgan train`` that are not part of the run's config."""
+
+    out: Path | None = option(None, help="run folder; None: a new folder under runs/")
+    force: bool = option(False, help="overwrite a run folder that holds a run")
+    resume: Path | None = option(
+        None,
+        help="continue the run in folder RUN from its newest checkpoint, with its saved config",
+        metavar="RUN",
+        resumable=True,
+    )
+    download: bool = option(False, help="fetch mnist or fashion-mnist when not found", applies_to="image")
+
+
+def _epilog() -> str:
+    return (
+        f"The training defaults depend on the data. Synthetic data ({', '.join(SYNTHETIC_DATA)}) trains with the "
+        f"'synthetic' profile, whose values the defaults above show: {describe_profile('synthetic')}. Image data "
+        f"({', '.join(IMAGE_DATA)}) trains with the 'image' profile: {describe_profile('image')}. A flag or a "
+        "--config file overrides either."
+    )
+
+
+def register(commands: Commands) -> None:
+    commands.add(
+        "train",
+        cmd_train,
+        [
+            ("run", TrainCommand()),
+            ("run", RunConfig()),
+            ("models", ModelConfig()),
+            *training_groups(profile("synthetic")),
+        ],
+        help="train a generator on synthetic data or images",
+        epilog=_epilog(),
+    )
+
+
+def _new_run_config(args: argparse.Namespace) -> RunConfig:
+    config = config_from(args, RunConfig())
+    _refuse_inapplicable(args, config)
+    config.divergence = divergence_names([config.divergence])[0]
+    config.model = config_from(args, ModelConfig())
+    config.train = training_config(args, profile("image" if is_image_data(config.data) else "synthetic"))
+    return config
+
+
+def _refuse_inapplicable(args: argparse.Namespace, config: RunConfig) -> None:
+    """Options given for another kind of data than ``config.data``'s are refused, naming them."""
+    options = args.fgan_command.options
+    wrong = sorted(
+        options[dest].flag for dest in args.given if options[dest].spec.applies_to not in (None, config.data_kind)
+    )
+    if wrong:
+        other = "synthetic" if config.is_image else "image"
+        raise UsageError(
+            f"{', '.join(wrong)} {'apply' if len(wrong) > 1 else 'applies'} to {other} data only, and "
+            f"{config.data} is {config.data_kind} data"
+        )
+
+
+def _resume(args: argparse.Namespace) -> Trainer:
+    resumable = args.fgan_command.resumable
+    changed = sorted(args.given - resumable)
+    if changed:
+        raise UsageError(
+            f"--resume continues {args.resume} with its saved config; it cannot change: {', '.join(changed)}"
+        )
+    changes = {name: getattr(args, name) for name in args.given & resumable - {"resume"}}
+    return resume_run(args.resume, notify=note, **changes)
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    out = args.resume if args.resume is not None else args.out or default_out("train")
+    distributed.init_from_environment(args.device or "auto")
+    main = distributed.is_main_process()
+    finished = False
+    try:
+        if args.resume is not None:
+            trainer = _resume(args)
+        else:
+            trainer = train_run(_new_run_config(args), out, args.force, args.download, notify=note)
+        finished = True
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted; checkpoint saved in {out}; continue with: fgan train --resume {out}") from None
+    except NonFiniteError as err:
+        raise TrainingFailed(f"{err}; run folder {out}") from None
+    finally:
+        distributed.shutdown(wait=finished)
+    if main:
+        _print_train_summary(trainer, out)
+
+
+def _print_train_summary(trainer: Trainer, out: Path) -> None:
+    estimate = trainer.history.bound[-1] if trainer.history.bound else float("nan")
+    skipped = f"; {trainer.skipped_steps} steps skipped (non-finite)" if trainer.skipped_steps else ""
+    print(
+        f"trained {trainer.step} steps of {trainer.divergence.name}; last bound F = {estimate:.4f}{skipped}; "
+        f"run folder {out}"
+    )
