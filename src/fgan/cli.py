@@ -9,7 +9,7 @@ import argparse
 import json
 import sys
 import tomllib
-from dataclasses import asdict, fields, replace
+from dataclasses import fields, is_dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,9 +19,8 @@ import numpy as np
 from fgan import bench as benchmark
 from fgan import distributed
 from fgan.conjugate_plot import figure_gap, plot_conjugate
-from fgan.data import PAPER_MIXTURE, SYNTHETIC_DATA, parse_mixture
+from fgan.data import PAPER_MIXTURE, SYNTHETIC_DATA
 from fgan.divergences import (
-    EXAMPLE_DIVERGENCES,
     PAPER_DIVERGENCES,
     describe_divergences,
     get_divergence,
@@ -31,14 +30,16 @@ from fgan.errors import UsageError
 from fgan.estimation import CI_METHODS, EstimateConfig, estimate_divergence, load_samples, save_array
 from fgan.evaluation import METRICS, N_VALIDATION, evaluation_data, feature_classifier, feature_scores, parzen_score
 from fgan.evaluation import check_shape as check_sample_shape
-from fgan.experiments import mnist as table4
-from fgan.experiments import modes as mode_experiment
-from fgan.experiments.estimation import ESTIMATED, PAIRS, format_rows, run_estimation
-from fgan.experiments.gaussian_mixture import default_config, fit_one, format_table, write_outputs
+from fgan.experiments import EXPERIMENTS
+from fgan.experiments import mode_coverage as mode_experiment
+from fgan.experiments import table4_images as table4
+from fgan.experiments.estimation_gaussians import ESTIMATED, PAIRS
+from fgan.experiments.table3_mixture import default_config
 from fgan.images import IMAGE_DATA, is_image_data
 from fgan.loggers import LOGGERS, check_logger, log_evaluation
 from fgan.models import GENERATORS
 from fgan.objectives import GENERATOR_OBJECTIVES
+from fgan.options import option_fields
 from fgan.plotting import plot_samples
 from fgan.report import EVALUATION_FILE, write_report
 from fgan.runner import (
@@ -53,8 +54,7 @@ from fgan.runner import (
     save_grid,
     train_run,
 )
-from fgan.runs import CONFIG_FILE, atomic_write, prepare_run_dir, read_config, write_json
-from fgan.snapshots import SnapshotRecorder, write_snapshots
+from fgan.runs import atomic_write, write_json
 from fgan.training import (
     DEVICES,
     LR_SCHEDULES,
@@ -653,45 +653,6 @@ def cmd_sample(args: argparse.Namespace) -> None:
     print(f"wrote {args.n} samples to {args.out}")
 
 
-def cmd_reproduce_gaussian_mixture(args: argparse.Namespace) -> None:
-    names = args.divergence or list(PAPER_DIVERGENCES)
-    if "all" in names:
-        names = list(EXAMPLE_DIVERGENCES)
-    divergences = [get_divergence(name).name for name in names]
-    mixture = parse_mixture(args.mixture)
-    if mixture.dim != 1:
-        raise UsageError("the mixture must be one-dimensional")
-    config = _training_config(args, default_config())
-    config.validate()
-    SnapshotRecorder(args.snapshots, config.steps)  # a bad count is refused before any output is written
-    out = prepare_run_dir(args.out or _default_out("gaussian-mixture"), force=args.force)
-    write_json(
-        out / CONFIG_FILE,
-        {
-            "experiment": "gaussian-mixture",
-            "mixture": args.mixture,
-            "divergences": divergences,
-            "train": asdict(config),
-        },
-    )
-    rows = []
-    for index, name in enumerate(divergences, start=1):
-        if not args.json and not args.quiet:
-            print(f"[{index}/{len(divergences)}] {name}: {config.steps} steps ...", file=sys.stderr, flush=True)
-        recorder = SnapshotRecorder(args.snapshots, config.steps)
-        rows.append(fit_one(mixture, name, config, recorder))
-        write_snapshots(recorder.snapshots, out / "dynamics" / name, name)
-    write_outputs(mixture, rows, out)
-    if args.json:
-        print(json.dumps([asdict(row) for row in rows], indent=2))
-    else:
-        print(format_table(rows))
-        print(
-            f"\nwritten: {out / 'table.md'}, {out / 'table.json'}, {out / 'fits.png'}, "
-            f"{out / 'dynamics'}/NAME/dynamics.png and .gif"
-        )
-
-
 def cmd_evaluate(args: argparse.Namespace) -> None:
     config, generator = load_run(args.run, args.device)
     if not config.is_image:
@@ -763,93 +724,6 @@ def cmd_bench(args: argparse.Namespace) -> None:
     print(f"written: {args.out}/bench.json, bench.md" + (", batch-sweep.png" if sweep else ""))
 
 
-def _check_same_experiment(out: Path, meta: dict[str, Any]) -> None:
-    """An experiment continues only with the settings it started with; more divergences may be added, and the
-    device and progress display may change."""
-    saved = read_config(out)
-
-    def settings(values: dict[str, Any]) -> dict[str, Any]:
-        train = {key: value for key, value in values.get("train", {}).items() if key not in ("quiet", "device")}
-        return {**{key: value for key, value in values.items() if key != "divergences"}, "train": train}
-
-    current = settings(json.loads(json.dumps(meta)))
-    changed = [key for key, value in current.items() if settings(saved).get(key) != value]
-    if changed:
-        raise UsageError(
-            f"the experiment in {out} was started with other settings ({', '.join(changed)}); "
-            "give the same options, or a new --out"
-        )
-
-
-def cmd_reproduce_mnist(args: argparse.Namespace) -> None:
-    divergences = [get_divergence(name).name for name in (args.divergence or table4.TABLE4_DIVERGENCES)]
-    config = _training_config(args, table4.default_config())
-    if args.minutes is not None:
-        if "steps" in args.given:
-            raise UsageError("give the budget as --steps or --minutes, not both")
-        config = replace(config, steps=10**9, checkpoint_every=0)
-    config.validate()
-    if args.resume and args.out is None:
-        raise UsageError("--resume needs the --out folder of the experiment to continue")
-    say = (lambda message: None) if args.json or args.quiet else _note
-    data = evaluation_data(args.dataset, data_dir=args.data_dir)
-    if data.note:
-        _note(data.note)
-    meta = {
-        "experiment": "mnist",
-        "dataset": args.dataset,
-        "divergences": divergences,
-        "minutes": args.minutes,
-        "n_samples": args.n_samples,
-        "train": asdict(config),
-        "data_note": data.note,
-    }
-    if args.resume:
-        _check_same_experiment(args.out, meta)
-    out = prepare_run_dir(args.out or _default_out(f"table4-{args.dataset}"), force=args.force or args.resume)
-    write_json(out / CONFIG_FILE, meta)
-    rows, accuracy = table4.run_table4(
-        args.dataset,
-        divergences,
-        config,
-        out,
-        data,
-        minutes=args.minutes,
-        data_dir=args.data_dir,
-        n_samples=args.n_samples,
-        force=args.force,
-        progress=say,
-        resume=args.resume,
-    )
-    table4.write_outputs(rows, accuracy, meta, out)
-    if args.json:
-        print(json.dumps([asdict(row) for row in rows], indent=2))
-    else:
-        print((out / "table.md").read_text().rstrip())
-        print(f"\nwritten: {out / 'table.md'}, {out / 'table.json'}, {out / 'grids.png'}")
-
-
-def cmd_reproduce_modes(args: argparse.Namespace) -> None:
-    datasets = args.dataset or list(mode_experiment.DATASETS)
-    divergences = mode_experiment.check_names(datasets, args.divergence or mode_experiment.MODE_DIVERGENCES)
-    config = _training_config(args, mode_experiment.default_config())
-    config.validate()
-    out = prepare_run_dir(args.out or _default_out("modes"), force=args.force)
-    meta = {"experiment": "modes", "datasets": datasets, "divergences": divergences, "seeds": args.seeds}
-    write_json(out / CONFIG_FILE, {**meta, "samples": args.samples, "train": asdict(config)})
-    say = (lambda message: None) if args.json or args.quiet else _note
-    rows, samples = mode_experiment.run_modes(datasets, divergences, args.seeds, config, args.samples, say)
-    mode_experiment.write_outputs(rows, samples, out, meta)
-    if args.json:
-        print(json.dumps([asdict(row) for row in rows], indent=2))
-    else:
-        print((out / "table.md").read_text().rstrip())
-        print(
-            f"\nwritten: {out / 'table.md'}, {out / 'table.json'}, "
-            + ", ".join(str(out / f"modes-{dataset}.png") for dataset in datasets)
-        )
-
-
 def cmd_plot_conjugate(args: argparse.Namespace) -> None:
     divergence = get_divergence(args.divergence)
     path = plot_conjugate(divergence, args.out, lines=args.lines)
@@ -891,26 +765,38 @@ def cmd_estimate(args: argparse.Namespace) -> None:
         print(f"density ratios written to {args.ratio_out}")
 
 
-def cmd_reproduce_estimation(args: argparse.Namespace) -> None:
-    divergences = [get_divergence(name).name for name in (args.divergence or ESTIMATED)]
-    rows = run_estimation(
-        args.dims, divergences, args.pairs, args.samples, args.repeats, _from_args(EstimateConfig(), args)
-    )
-    if args.json:
-        print(json.dumps([asdict(row) for row in rows], indent=2))
-    else:
-        print(format_rows(rows))
+def cmd_reproduce(args: argparse.Namespace) -> None:
+    """``fgan reproduce NAME``: the experiment's options from the command line, its run, and its table (or JSON)."""
+    experiment = EXPERIMENTS[args.experiment]
+    options = _experiment_options(experiment.Options(), args)
+    say = None if args.json or getattr(args, "quiet", False) else _note
+    result = experiment.run(options, getattr(args, "out", None), say)
+    print(json.dumps(experiment.to_json(result), indent=2) if args.json else experiment.format(result))
+
+
+def _experiment_options(defaults: Any, args: argparse.Namespace) -> Any:
+    """``defaults`` (an experiment's Options) with what the command line gave: each option under its flag's name,
+    a nested TrainConfig as :func:`_training_config` reads it, another nested config field by field."""
+    values: dict[str, Any] = {}
+    for f in fields(defaults):
+        nested = getattr(defaults, f.name)
+        if isinstance(nested, TrainConfig):
+            values[f.name] = _training_config(args, nested)
+        elif is_dataclass(nested):
+            values[f.name] = _from_args(nested, args)
+    for f, spec in option_fields(type(defaults)):
+        given = getattr(args, (spec.flag or f.name).replace("-", "_"), None)
+        if given is not None:
+            values[f.name] = tuple(given) if isinstance(given, list) else given
+    return replace(defaults, **values)
 
 
 COMMANDS = {
     "divergences": cmd_divergences,
     "train": cmd_train,
     "sample": cmd_sample,
-    ("reproduce", "gaussian-mixture"): cmd_reproduce_gaussian_mixture,
     "estimate": cmd_estimate,
-    ("reproduce", "estimation"): cmd_reproduce_estimation,
-    ("reproduce", "mnist"): cmd_reproduce_mnist,
-    ("reproduce", "modes"): cmd_reproduce_modes,
+    **{("reproduce", name): cmd_reproduce for name in EXPERIMENTS},
     ("plot", "conjugate"): cmd_plot_conjugate,
     "evaluate": cmd_evaluate,
     "report": cmd_report,

@@ -47,14 +47,15 @@ def evaluation_data(
     n_validation: int = N_VALIDATION,
     n_reference: int = 10_000,
     seed: int = 0,
+    download: bool = False,
 ) -> EvaluationData:
     """The training and test splits of data set ``name`` (mnist, fashion-mnist or digits), resized to
     ``image_size`` when given, with a seeded validation set of ``n_validation`` training images and up to
-    ``n_reference`` other training images as the reference sample."""
+    ``n_reference`` other training images as the reference sample; ``download`` fetches a data set not found."""
     if not is_image_data(name) or name.startswith("folder:"):
         raise UsageError(f"evaluation needs a data set with a test split (mnist, fashion-mnist, digits), not {name!r}")
-    train = get_image_dataset(name, "train", data_dir)
-    test = get_image_dataset(name, "test", data_dir)
+    train = get_image_dataset(name, "train", data_dir, download)
+    test = get_image_dataset(name, "test", data_dir, download)
     if image_size is not None:
         train, test = train.resized(image_size), test.resized(image_size)
     if not 1 <= n_validation < len(train):

@@ -29,8 +29,9 @@ class OptionSpec:
     """What the user may set a field to.
 
     ``low``/``high`` bound a number (or each element of a tuple of numbers), closed unless ``low_open``/``high_open``;
-    ``choices`` lists the accepted strings; ``resumable`` lets ``--resume`` change the option; ``flag`` is the
-    command-line name (default: the field's name with ``-`` for ``_``); ``metavar`` names the value in ``--help``.
+    ``choices`` lists the accepted strings (for a tuple, those of each element); ``resumable`` lets ``--resume``
+    change the option; ``flag`` is the command-line name (default: the field's name with ``-`` for ``_``);
+    ``metavar`` names the value in ``--help``.
     ``None`` is accepted for a field whose default is None (it means "the program chooses").
     """
 
@@ -48,9 +49,11 @@ class OptionSpec:
         """Why ``value`` is not acceptable for the option ``name`` (spelt with spaces), or None when it is."""
         if value is None:
             return None
+        elements = value if isinstance(value, tuple | list) else (value,)
         if self.choices is not None:
-            return None if value in self.choices else f"unknown {name} {value!r}; valid: {', '.join(self.choices)}"
-        for element in value if isinstance(value, tuple | list) else (value,):
+            unknown = [element for element in elements if element not in self.choices]
+            return f"unknown {name} {unknown[0]!r}; valid: {', '.join(self.choices)}" if unknown else None
+        for element in elements:
             if isinstance(element, int | float) and not self._in_range(element):
                 return f"{name} must be {self._range_text()}, got {value}"
         return None

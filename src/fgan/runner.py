@@ -320,8 +320,8 @@ def _train_and_plot(trainer: Trainer, config: RunConfig, time_limit: float | Non
         trainer.train(time_limit=time_limit)
         run_dir = trainer.run_dir
         title = f"{trainer.divergence.name} on {config.data}, {trainer.step} steps"
-        plot_training_curves(trainer.history, run_dir / PLOT_DIR / "training.png", title=title)
         if config.is_image:
+            plot_training_curves(trainer.history, run_dir / PLOT_DIR / "training.png", title=title)
             images = _generate_eval(trainer.generator, latent)
             if trainer.step % config.sample_every:  # else the callback has just written this step's grid
                 _write_grid(trainer, images, logger)
@@ -329,17 +329,24 @@ def _train_and_plot(trainer: Trainer, config: RunConfig, time_limit: float | Non
             return
         if recorder is not None:
             write_snapshots(recorder.snapshots, run_dir / PLOT_DIR, trainer.divergence.name)
-        data = trainer.data
-        plot_samples(
-            generate(trainer.generator, PLOT_SAMPLES),
-            run_dir / PLOT_DIR / "samples.png",
-            real=data.sample(PLOT_SAMPLES),
-            title=title,
-            log_density=data.log_prob if data.dim == 1 else None,
-        )
+        plot_vector_run(trainer, title)
     finally:
         if logger is not None:
             logger.close()
+
+
+def plot_vector_run(trainer: Trainer, title: str) -> None:
+    """plots/training.png and plots/samples.png (generated samples over the data, and the density of 1-D data
+    that has one) of a trained run on vectors with a run folder."""
+    plots, data = trainer.run_dir / PLOT_DIR, trainer.data
+    plot_training_curves(trainer.history, plots / "training.png", title=title)
+    plot_samples(
+        generate(trainer.generator, PLOT_SAMPLES),
+        plots / "samples.png",
+        real=data.sample(PLOT_SAMPLES),
+        title=title,
+        log_density=getattr(data, "log_prob", None) if data.dim == 1 else None,
+    )
 
 
 def load_run(run_dir: str | Path, device: str = "auto") -> tuple[RunConfig, nn.Module]:

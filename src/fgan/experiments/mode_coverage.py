@@ -11,7 +11,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,9 @@ from torch import Tensor, nn
 from fgan.data import GaussianMixture, get_synthetic_data
 from fgan.divergences import get_divergence
 from fgan.errors import UsageError, require
+from fgan.experiments.protocol import Experiment, Progress, open_experiment_folder, written
 from fgan.modes import DEFAULT_SIGMAS, mode_coverage
+from fgan.options import check_options, option
 from fgan.plotting import plt, save_figure
 from fgan.runner import SYNTHETIC_TRAINING, ModelConfig, RunConfig, build_models, generate
 from fgan.runs import write_json
@@ -292,3 +294,56 @@ def write_outputs(
             mixture = get_synthetic_data(dataset)
             title = f"{dataset}: {len(mixture.means)} modes, {steps} steps, first seed that trained"
             plot_modes(by_divergence, mixture, out / f"modes-{dataset}.png", title)
+
+
+@dataclass
+class ModesOptions:
+    """The options of ``fgan reproduce modes``; ``train`` is the training of every run (its seed replaced by each
+    of ``seeds``)."""
+
+    datasets: tuple[str, ...] = option(
+        DATASETS, help="repeatable; default ring and grid", choices=DATASETS, flag="dataset"
+    )
+    divergences: tuple[str, ...] = option(
+        MODE_DIVERGENCES, help=f"repeatable; default {', '.join(MODE_DIVERGENCES)}", flag="divergence"
+    )
+    seeds: tuple[int, ...] = option(SEEDS, help="one run per seed and divergence")
+    samples: int = option(DEFAULT_SAMPLES, help="generated samples scored", low=1)
+    force: bool = option(False, help="overwrite an output folder that holds results")
+    train: TrainConfig = field(default_factory=default_config)
+
+
+@dataclass
+class ModesResult:
+    """Every run's row, and the folder of the table and figures."""
+
+    rows: list[ModeRow]
+    out: Path
+    datasets: tuple[str, ...]
+
+
+class ModeCoverage(Experiment[ModesOptions, ModesResult]):
+    """Mode seeking against mass covering, measured on the ring and the grid."""
+
+    name = "modes"
+    summary = "mode seeking against mass covering: ring and grid, per divergence"
+    Options = ModesOptions
+
+    def run(self, options: ModesOptions, out: Path | None = None, progress: Progress | None = None) -> ModesResult:
+        """Every (data set, divergence, seed) run, in memory; table.md, table.json and modes-DATASET.png."""
+        check_options(options)
+        datasets = list(options.datasets)
+        divergences = check_names(datasets, options.divergences)
+        config = options.train
+        config.validate()
+        meta = {"datasets": datasets, "divergences": divergences, "seeds": list(options.seeds)}
+        settings = {**meta, "samples": options.samples, "train": asdict(config)}
+        out = open_experiment_folder(self.name, out, settings, force=options.force)
+        rows, samples = run_modes(datasets, divergences, options.seeds, config, options.samples, progress)
+        write_outputs(rows, samples, out, {"experiment": self.name, **meta})
+        return ModesResult(rows, out, tuple(datasets))
+
+    def format(self, result: ModesResult) -> str:
+        figures = (f"modes-{dataset}.png" for dataset in result.datasets)
+        table = (result.out / "table.md").read_text().rstrip()
+        return f"{table}\n\n{written(result.out, 'table.md', 'table.json', *figures)}"

@@ -4,24 +4,31 @@ For each divergence: Algorithm 1 (single-step gradient method) with minibatches 
 V_ω an MLP with two hidden layers of 64 tanh units, step size 0.01. The learned (μ̂, σ̂) and the final bound
 F(ω̂, θ̂) are compared with the exact best fit θ* = argmin_θ D_f(P||Q_θ) (quadrature and Nelder-Mead) and with the
 exact divergences D_f(P||Q_θ*) and D_f(P||Q_θ̂).
+
+``fgan reproduce gaussian-mixture`` keeps each fit as a run folder, ``OUT/runs/DIVERGENCE`` (config, metrics,
+checkpoint, plots and the row as ``score.json``), which ``fgan report`` and ``fgan sample`` open.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 
-from fgan.data import GaussianMixture
-from fgan.divergences import get_divergence
-from fgan.models import LocationScaleGenerator, MLPCritic, sample_latent
+from fgan.data import PAPER_MIXTURE, GaussianMixture, parse_mixture
+from fgan.divergences import EXAMPLE_DIVERGENCES, PAPER_DIVERGENCES, get_divergence
+from fgan.errors import UsageError
+from fgan.experiments.protocol import Experiment, Progress, open_experiment_folder, quiet, written
+from fgan.models import sample_latent
 from fgan.objectives import variational_bound
+from fgan.options import check_options, option
 from fgan.plotting import plt, save_figure
 from fgan.quadrature import DEFAULT_GRID, best_gaussian_fit, f_divergence_1d, gaussian_log_density, make_grid
-from fgan.runs import write_json
-from fgan.snapshots import SnapshotRecorder
+from fgan.runner import ModelConfig, RunConfig, build_models, plot_vector_run
+from fgan.runs import CONFIG_FILE, prepare_run_dir, write_json
+from fgan.snapshots import SnapshotRecorder, write_snapshots
 from fgan.training import TrainConfig, Trainer, seed_everything
 
 COLUMNS = (
@@ -36,6 +43,10 @@ COLUMNS = (
 )
 #: Samples per distribution for evaluating F(ω̂, θ̂) after training.
 EVALUATION_SAMPLES = 200_000
+#: Q_θ = N(μ, σ²) and the critic, an MLP with two hidden layers of 64 tanh units.
+MODEL = ModelConfig(model="mlp", generator="location-scale", critic_hidden=64, critic_depth=2, critic_activation="tanh")
+#: A fit's row, in its run folder.
+SCORE_FILE = "score.json"
 
 
 @dataclass
@@ -80,20 +91,39 @@ def estimate_bound(trainer: Trainer, samples: int = EVALUATION_SAMPLES) -> float
 
 
 def fit_one(
-    mixture: GaussianMixture, divergence_name: str, config: TrainConfig, recorder: SnapshotRecorder | None = None
+    mixture: GaussianMixture,
+    divergence_name: str,
+    config: TrainConfig,
+    recorder: SnapshotRecorder | None = None,
+    run_dir: Path | None = None,
 ) -> FitRow:
     """Train Q_θ under one divergence and compare it with the exact best fit; ``recorder`` takes snapshots of the
-    training dynamics."""
-    divergence = get_divergence(divergence_name)
+    training dynamics; ``run_dir`` (a prepared run folder) receives the metrics and the final checkpoint."""
+    trainer, seconds = _train(mixture, divergence_name, config, recorder, run_dir)
+    return _fit_row(trainer, mixture, config, seconds)
+
+
+def _train(
+    mixture: GaussianMixture,
+    divergence_name: str,
+    config: TrainConfig,
+    recorder: SnapshotRecorder | None,
+    run_dir: Path | None,
+) -> tuple[Trainer, float]:
+    """The trained Trainer of one fit and its training time in seconds."""
     seed_everything(config.seed)
-    generator = LocationScaleGenerator(1)
-    critic = MLPCritic(1, hidden=64, depth=2, activation="tanh")
-    trainer = Trainer(generator, critic, mixture, divergence, config)
+    generator, critic = build_models(RunConfig(model=MODEL, data_shape=[mixture.dim]))
+    trainer = Trainer(generator, critic, mixture, get_divergence(divergence_name), config, run_dir=run_dir)
     if recorder is not None:
         recorder.attach(trainer)
     start = time.perf_counter()
     trainer.train()
-    seconds = time.perf_counter() - start
+    return trainer, time.perf_counter() - start
+
+
+def _fit_row(trainer: Trainer, mixture: GaussianMixture, config: TrainConfig, seconds: float) -> FitRow:
+    """The fitted (μ̂, σ̂) and F(ω̂, θ̂) against the exact best fit θ* and the exact divergences."""
+    divergence, generator = trainer.divergence, trainer.generator
     mu_hat, sigma_hat = generator.mu.item(), generator.sigma.item()
     grid = make_grid(*DEFAULT_GRID)
     mu_star, sigma_star, divergence_star = best_gaussian_fit(
@@ -150,3 +180,86 @@ def write_outputs(mixture: GaussianMixture, rows: list[FitRow], out: Path) -> No
     (out / "table.md").write_text(format_table(rows) + "\n")
     write_json(out / "table.json", [asdict(row) for row in rows])
     plot_fits(mixture, rows, out / "fits.png")
+
+
+def fit_into_run(spec: str, divergence_name: str, config: TrainConfig, recorder: SnapshotRecorder, out: Path) -> FitRow:
+    """:func:`fit_one` of the mixture ``spec`` (``w:mean:std,...``) kept as a run folder ``out`` that ``fgan
+    report``, ``fgan sample`` and ``fgan evaluate`` open: config.json, metrics, checkpoint, plots, and the row as
+    score.json. The plots are drawn after the row is measured, so the row is that of :func:`fit_one`."""
+    mixture = parse_mixture(spec)
+    run = RunConfig(
+        data=f"mixture:{spec}",
+        divergence=get_divergence(divergence_name).name,
+        model=MODEL.resolved(f"mixture:{spec}"),
+        train=config,
+        data_shape=[mixture.dim],
+    )
+    prepare_run_dir(out, force=True)
+    write_json(out / CONFIG_FILE, run.to_dict())
+    trainer, seconds = _train(mixture, divergence_name, config, recorder, out)
+    row = _fit_row(trainer, mixture, config, seconds)
+    write_json(out / SCORE_FILE, asdict(row))
+    plot_vector_run(trainer, f"{row.divergence} on the mixture, {trainer.step} steps")
+    return row
+
+
+@dataclass
+class Table3Options:
+    """The options of ``fgan reproduce gaussian-mixture``; ``train`` is the training of every fit."""
+
+    divergences: tuple[str, ...] = option(
+        PAPER_DIVERGENCES,
+        help=f"repeatable; default the paper's five ({', '.join(PAPER_DIVERGENCES)}); 'all' for every one",
+        flag="divergence",
+        metavar="NAME",
+    )
+    mixture: str = option(PAPER_MIXTURE, help="P as w:mean:std,... (default the paper's)")
+    snapshots: int = option(
+        6, help="K snapshots of the training dynamics per divergence (dynamics/NAME/dynamics.png and .gif)", low=1
+    )
+    force: bool = option(False, help="overwrite an output folder that holds results")
+    train: TrainConfig = field(default_factory=default_config)
+
+
+@dataclass
+class Table3Result:
+    """The rows of Table 3 and the folder they were written to."""
+
+    rows: list[FitRow]
+    out: Path
+
+
+class Table3Mixture(Experiment[Table3Options, Table3Result]):
+    """Section 4.1, Table 3: a Gaussian fitted to a 1-D mixture under each divergence."""
+
+    name = "gaussian-mixture"
+    summary = "Section 4.1, Table 3: a Gaussian fitted to a mixture"
+    Options = Table3Options
+
+    def run(self, options: Table3Options, out: Path | None = None, progress: Progress | None = None) -> Table3Result:
+        """Fit every divergence (``all``: every example divergence) into ``out/runs/NAME``, with the snapshots of
+        its dynamics in ``out/dynamics/NAME``; then table.md, table.json and fits.png."""
+        check_options(options)
+        say = progress or quiet
+        names = list(EXAMPLE_DIVERGENCES) if "all" in options.divergences else list(options.divergences)
+        divergences = [get_divergence(name).name for name in names]
+        mixture = parse_mixture(options.mixture)
+        if mixture.dim != 1:
+            raise UsageError("the mixture must be one-dimensional")
+        config = options.train
+        config.validate()
+        SnapshotRecorder(options.snapshots, config.steps)  # a bad count is refused before any output is written
+        settings = {"mixture": options.mixture, "divergences": divergences, "train": asdict(config)}
+        out = open_experiment_folder(self.name, out, settings, force=options.force)
+        rows = []
+        for index, name in enumerate(divergences, start=1):
+            say(f"[{index}/{len(divergences)}] {name}: {config.steps} steps")
+            recorder = SnapshotRecorder(options.snapshots, config.steps)
+            rows.append(fit_into_run(options.mixture, name, config, recorder, out / "runs" / name))
+            write_snapshots(recorder.snapshots, out / "dynamics" / name, name)
+        write_outputs(mixture, rows, out)
+        return Table3Result(rows, out)
+
+    def format(self, result: Table3Result) -> str:
+        files = written(result.out, "table.md", "table.json", "fits.png", "runs/NAME", "dynamics/NAME/dynamics.png")
+        return f"{format_table(result.rows)}\n\n{files} and .gif"
