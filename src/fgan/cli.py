@@ -19,7 +19,8 @@ import numpy as np
 from fgan import bench as benchmark
 from fgan import distributed
 from fgan.conjugate_plot import figure_gap, plot_conjugate
-from fgan.data import PAPER_MIXTURE, SYNTHETIC_DATA
+from fgan.data import PAPER_MIXTURE
+from fgan.datasets import IMAGE_DATA, VECTOR_DATA, is_image_data
 from fgan.divergences import (
     PAPER_DIVERGENCES,
     describe_divergences,
@@ -35,7 +36,6 @@ from fgan.experiments import mode_coverage as mode_experiment
 from fgan.experiments import table4_images as table4
 from fgan.experiments.estimation_gaussians import ESTIMATED, PAIRS
 from fgan.experiments.table3_mixture import default_config
-from fgan.images import IMAGE_DATA, is_image_data
 from fgan.loggers import LOGGERS, check_logger, log_evaluation
 from fgan.models import GENERATORS
 from fgan.objectives import GENERATOR_OBJECTIVES
@@ -244,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
         "constant step size (the defaults shown below are those of synthetic data).",
     )
     train.add_argument(
-        "--data", default="ring", help=f"synthetic: {', '.join(SYNTHETIC_DATA)}; images: {', '.join(IMAGE_DATA)}"
+        "--data", default="ring", help=f"vectors: {', '.join(VECTOR_DATA)}; images: {', '.join(IMAGE_DATA)}"
     )
     train.add_argument("--divergence", default="js", help="divergence name (see `fgan divergences`)")
     train.add_argument("--out", type=Path, help="run folder (default: a new folder under runs/)")

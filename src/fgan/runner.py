@@ -22,12 +22,12 @@ import torch
 from torch import Tensor, nn
 
 from fgan import distributed
-from fgan.data import Sampler, get_synthetic_data
+from fgan.data import Sampler
+from fgan.datasets import DataRequest, find_dataset, is_image_data, load_training_data, synthetic_mixture
 from fgan.divergences import get_divergence
 from fgan.errors import UsageError, require
 from fgan.grids import save_image_grid
 from fgan.image_models import IMAGE_MODELS, build_image_models
-from fgan.images import get_image_sampler, is_image_data
 from fgan.loggers import TensorBoardLogger, check_logger, open_logger
 from fgan.models import MLPCritic, build_generator, sample_latent
 from fgan.plotting import plot_samples, plot_training_curves
@@ -142,20 +142,18 @@ def load_data(config: RunConfig, download: bool = False) -> tuple[Sampler, str |
     if config.sample_every < 1:
         raise UsageError(f"sample every must be >= 1, got {config.sample_every}")
     check_logger(config.logger)
+    spec = find_dataset(config.data)
     if config.snapshots is not None:
         require(
             [
                 (config.snapshots >= 1, f"snapshot count must be >= 1, got {config.snapshots}"),
-                (config.data.startswith("mixture"), SNAPSHOT_DATA_MESSAGE),
+                (spec.snapshots, SNAPSHOT_DATA_MESSAGE),
             ]
         )
-    if not config.is_image:
-        if config.image_size is not None or config.channels is not None:
-            raise UsageError("--image-size and --channels apply to image data only")
-        return get_synthetic_data(config.data), None
-    return get_image_sampler(
-        config.data, config.image_size, config.channels, config.data_dir, download, seed=config.train.seed
-    )
+    if spec.kind != "images" and (config.image_size is not None or config.channels is not None):
+        raise UsageError("--image-size and --channels apply to image data only")
+    request = DataRequest(config.image_size, config.channels, config.data_dir, download, seed=config.train.seed)
+    return load_training_data(config.data, request)
 
 
 def build_models(config: RunConfig) -> tuple[nn.Module, nn.Module]:
@@ -259,7 +257,7 @@ def _read_run_config(run_dir: Path) -> RunConfig:
     if config.data_shape is None:
         if config.is_image:
             raise UsageError(f"{run_dir / CONFIG_FILE} lacks data_shape, which an image run needs")
-        config.data_shape = [get_synthetic_data(config.data).dim]
+        config.data_shape = [synthetic_mixture(config.data).dim]
     return config
 
 

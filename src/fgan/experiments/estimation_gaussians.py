@@ -21,7 +21,7 @@ import torch
 
 from fgan.divergences import get_divergence
 from fgan.estimation import EstimateConfig, estimate_divergence
-from fgan.experiments.protocol import Experiment, Progress
+from fgan.experiments.protocol import Experiment, ExperimentResult, Progress
 from fgan.gaussians import GAUSSIAN_CLOSED_FORMS, Gaussian, gaussian_divergence
 from fgan.options import check_options, option
 
@@ -147,14 +147,7 @@ class EstimationOptions:
     estimate: EstimateConfig = field(default_factory=EstimateConfig)
 
 
-@dataclass
-class EstimationResult:
-    """Every estimate against its truth."""
-
-    rows: list[EstimateRow]
-
-
-class EstimationGaussians(Experiment[EstimationOptions, EstimationResult]):
+class EstimationGaussians(Experiment[EstimationOptions, EstimateRow]):
     """The variational estimate of D_f against the truth, over Gaussian pairs; it writes no files."""
 
     name = "estimation"
@@ -163,14 +156,14 @@ class EstimationGaussians(Experiment[EstimationOptions, EstimationResult]):
 
     def run(
         self, options: EstimationOptions, out: Path | None = None, progress: Progress | None = None
-    ) -> EstimationResult:
+    ) -> ExperimentResult[EstimateRow]:
         """Every (pair, dimension, divergence, repeat) estimate; ``out`` and ``progress`` are not used."""
         check_options(options)
         divergences = [get_divergence(name).name for name in options.divergences]
         rows = run_estimation(
             list(options.dims), divergences, list(options.pairs), options.samples, options.repeats, options.estimate
         )
-        return EstimationResult(rows)
+        return ExperimentResult(rows)
 
-    def format(self, result: EstimationResult) -> str:
+    def format(self, result: ExperimentResult[EstimateRow]) -> str:
         return format_rows(result.rows)

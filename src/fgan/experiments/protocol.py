@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
@@ -22,14 +22,22 @@ from fgan.errors import UsageError
 from fgan.runs import CONFIG_FILE, prepare_run_dir, read_config, write_json
 
 OptionsT = TypeVar("OptionsT")
-ResultT = TypeVar("ResultT")
+RowT = TypeVar("RowT")
 #: Receives one line of progress (or a note about the data) at a time.
 Progress = Callable[[str], None]
 #: Settings that may change when an experiment resumes: the device and the progress display of its training.
 RESUME_MAY_CHANGE = ("quiet", "device")
 
 
-class Experiment(ABC, Generic[OptionsT, ResultT]):
+@dataclass
+class ExperimentResult(Generic[RowT]):
+    """The rows of an experiment (each a dataclass) and the folder of its outputs (None for one that writes none)."""
+
+    rows: list[RowT]
+    out: Path | None = None
+
+
+class Experiment(ABC, Generic[OptionsT, RowT]):
     """One experiment of ``fgan reproduce``.
 
     Attributes:
@@ -43,17 +51,19 @@ class Experiment(ABC, Generic[OptionsT, ResultT]):
     Options: ClassVar[type]
 
     @abstractmethod
-    def run(self, options: OptionsT, out: Path | None = None, progress: Progress | None = None) -> ResultT:
+    def run(
+        self, options: OptionsT, out: Path | None = None, progress: Progress | None = None
+    ) -> ExperimentResult[RowT]:
         """Run the experiment with ``options`` into the folder ``out`` (None: a new folder under runs/, for the
         experiments that write files), writing every output; ``progress`` receives a line before each fit."""
 
     @abstractmethod
-    def format(self, result: ResultT) -> str:
+    def format(self, result: ExperimentResult[RowT]) -> str:
         """The table the command line prints (and where the outputs were written)."""
 
-    def to_json(self, result: ResultT) -> Any:
-        """The rows of ``result`` as JSON values (``result.rows``, each a dataclass)."""
-        return [asdict(row) for row in result.rows]  # type: ignore[attr-defined]
+    def to_json(self, result: ExperimentResult[RowT]) -> Any:
+        """The rows of ``result`` as JSON values."""
+        return [asdict(row) for row in result.rows]  # type: ignore[call-overload]
 
 
 def quiet(message: str) -> None:

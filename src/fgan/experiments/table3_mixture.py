@@ -20,7 +20,7 @@ import torch
 from fgan.data import PAPER_MIXTURE, GaussianMixture, parse_mixture
 from fgan.divergences import EXAMPLE_DIVERGENCES, PAPER_DIVERGENCES, get_divergence
 from fgan.errors import UsageError
-from fgan.experiments.protocol import Experiment, Progress, open_experiment_folder, quiet, written
+from fgan.experiments.protocol import Experiment, ExperimentResult, Progress, open_experiment_folder, quiet, written
 from fgan.models import sample_latent
 from fgan.objectives import variational_bound
 from fgan.options import check_options, option
@@ -221,22 +221,16 @@ class Table3Options:
     train: TrainConfig = field(default_factory=default_config)
 
 
-@dataclass
-class Table3Result:
-    """The rows of Table 3 and the folder they were written to."""
-
-    rows: list[FitRow]
-    out: Path
-
-
-class Table3Mixture(Experiment[Table3Options, Table3Result]):
+class Table3Mixture(Experiment[Table3Options, FitRow]):
     """Section 4.1, Table 3: a Gaussian fitted to a 1-D mixture under each divergence."""
 
     name = "gaussian-mixture"
     summary = "Section 4.1, Table 3: a Gaussian fitted to a mixture"
     Options = Table3Options
 
-    def run(self, options: Table3Options, out: Path | None = None, progress: Progress | None = None) -> Table3Result:
+    def run(
+        self, options: Table3Options, out: Path | None = None, progress: Progress | None = None
+    ) -> ExperimentResult[FitRow]:
         """Fit every divergence (``all``: every example divergence) into ``out/runs/NAME``, with the snapshots of
         its dynamics in ``out/dynamics/NAME``; then table.md, table.json and fits.png."""
         check_options(options)
@@ -258,8 +252,8 @@ class Table3Mixture(Experiment[Table3Options, Table3Result]):
             rows.append(fit_into_run(options.mixture, name, config, recorder, out / "runs" / name))
             write_snapshots(recorder.snapshots, out / "dynamics" / name, name)
         write_outputs(mixture, rows, out)
-        return Table3Result(rows, out)
+        return ExperimentResult(rows, out)
 
-    def format(self, result: Table3Result) -> str:
+    def format(self, result: ExperimentResult[FitRow]) -> str:
         files = written(result.out, "table.md", "table.json", "fits.png", "runs/NAME", "dynamics/NAME/dynamics.png")
         return f"{format_table(result.rows)}\n\n{files} and .gif"

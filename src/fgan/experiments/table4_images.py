@@ -19,7 +19,7 @@ import torch
 from fgan.divergences import get_divergence
 from fgan.errors import UsageError
 from fgan.evaluation import EvaluationData, evaluation_data, feature_classifier, feature_scores, parzen_score
-from fgan.experiments.protocol import Experiment, Progress, open_experiment_folder, quiet, written
+from fgan.experiments.protocol import Experiment, ExperimentResult, Progress, open_experiment_folder, quiet, written
 from fgan.grids import make_grid
 from fgan.options import check_options, option
 from fgan.plotting import plt, save_figure
@@ -240,22 +240,16 @@ class Table4Options:
     train: TrainConfig = field(default_factory=default_config)
 
 
-@dataclass
-class Table4Result:
-    """The rows of Table 4 (the reference row last) and the folder they were written to."""
-
-    rows: list[ImageRow]
-    out: Path
-
-
-class Table4Images(Experiment[Table4Options, Table4Result]):
+class Table4Images(Experiment[Table4Options, ImageRow]):
     """Section 4.2, Table 4: the paper's MNIST pair under each divergence, scored."""
 
     name = "mnist"
     summary = "Section 4.2, Table 4: the paper's MNIST models, Parzen scores"
     Options = Table4Options
 
-    def run(self, options: Table4Options, out: Path | None = None, progress: Progress | None = None) -> Table4Result:
+    def run(
+        self, options: Table4Options, out: Path | None = None, progress: Progress | None = None
+    ) -> ExperimentResult[ImageRow]:
         """Train and score every divergence into ``out/runs/NAME`` (with ``resume``, those already scored there
         are kept), then the reference row; table.md, table.json and grids.png."""
         check_options(options)
@@ -294,8 +288,8 @@ class Table4Images(Experiment[Table4Options, Table4Result]):
             resume=options.resume,
         )
         write_outputs(rows, accuracy, {"experiment": self.name, **settings}, out)
-        return Table4Result(rows, out)
+        return ExperimentResult(rows, out)
 
-    def format(self, result: Table4Result) -> str:
+    def format(self, result: ExperimentResult[ImageRow]) -> str:
         table = (result.out / "table.md").read_text().rstrip()
         return f"{table}\n\n{written(result.out, 'table.md', 'table.json', 'grids.png')}"
