@@ -184,8 +184,8 @@ def write_outputs(mixture: GaussianMixture, rows: list[FitRow], out: Path) -> No
 
 def fit_into_run(spec: str, divergence_name: str, config: TrainConfig, recorder: SnapshotRecorder, out: Path) -> FitRow:
     """:func:`fit_one` of the mixture ``spec`` (``w:mean:std,...``) kept as a run folder ``out`` that ``fgan
-    report``, ``fgan sample`` and ``fgan evaluate`` open: config.json, metrics, checkpoint, plots, and the row as
-    score.json. The plots are drawn after the row is measured, so the row is that of :func:`fit_one`."""
+    report`` and ``fgan sample`` open: config.json, metrics, checkpoint, plots, and the row as score.json. The plots
+    are drawn after the row is measured, so the row is that of :func:`fit_one`."""
     mixture = parse_mixture(spec)
     run = RunConfig(
         data=f"mixture:{spec}",
