@@ -12,7 +12,7 @@ import time
 
 from fgan.data import PAPER_MIXTURE, parse_mixture
 from fgan.divergences import PAPER_DIVERGENCES
-from fgan.experiments.gaussian_mixture import default_config, fit_one
+from fgan.experiments.table3_mixture import default_config, fit_one
 
 
 def main() -> None:

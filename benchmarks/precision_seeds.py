@@ -20,7 +20,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from fgan.experiments.mnist import REFERENCE
+from fgan.experiments.table4_images import REFERENCE
 
 METRICS = (("parzen_mean", "Parzen LL (nats)"), ("fid", "feature FID"))
 

@@ -19,7 +19,6 @@ from fgan.data import (
     GaussianMixture,
     Sampler,
     TensorSampler,
-    get_synthetic_data,
     grid,
     parse_mixture,
     ring,
@@ -255,23 +254,3 @@ def test_tensor_sampler_draws_rows_of_the_tensor() -> None:
 def test_tensor_sampler_rejects_bad_shapes(shape: tuple[int, ...]) -> None:
     with pytest.raises(ValueError, match="shape"):
         TensorSampler(torch.zeros(shape))
-
-
-# --- get_synthetic_data ----------------------------------------------------------------------------------------
-
-
-def test_get_synthetic_data_names() -> None:
-    assert get_synthetic_data("ring").means.shape == (8, 2)
-    assert get_synthetic_data("grid").means.shape == (25, 2)
-    paper = get_synthetic_data(" mixture ")
-    assert_close(paper.means, parse_mixture(PAPER_MIXTURE).means)
-    assert_close(paper.stds, parse_mixture(PAPER_MIXTURE).stds)
-    custom = get_synthetic_data("mixture:1:3:0.5")
-    assert_close(custom.means, torch.tensor([[3.0]], dtype=torch.float64))
-    assert_close(custom.stds, torch.tensor([0.5], dtype=torch.float64))
-
-
-@pytest.mark.parametrize("name", ["moons", "", "mixture:", "mixture:1:2", "Ring"])
-def test_get_synthetic_data_unknown_raises_usage_error(name: str) -> None:
-    with pytest.raises(UsageError):
-        get_synthetic_data(name)

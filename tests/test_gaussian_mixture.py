@@ -6,7 +6,7 @@ import pytest
 
 from fgan.data import PAPER_MIXTURE, parse_mixture
 from fgan.divergences import PAPER_DIVERGENCES
-from fgan.experiments.gaussian_mixture import default_config, fit_one, format_table
+from fgan.experiments.table3_mixture import default_config, fit_one, format_table
 
 #: The reference sheet's best fits (quadrature on 200,001 points over [-15, 20], Nelder-Mead).
 REFERENCE = {

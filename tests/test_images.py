@@ -20,6 +20,7 @@ from PIL import Image
 from fgan import images
 from fgan.cache import cache_dir
 from fgan.data import Sampler
+from fgan.datasets import DataRequest, is_image_data, load_split, load_training_data
 from fgan.errors import UsageError
 from fgan.idx import write_idx
 from fgan.images import (
@@ -28,9 +29,6 @@ from fgan.images import (
     ImageSampler,
     candidate_dirs,
     download_dataset,
-    get_image_dataset,
-    get_image_sampler,
-    is_image_data,
     load_digits_dataset,
     load_folder_images,
     load_idx_dataset,
@@ -424,20 +422,20 @@ def test_corrupt_image_is_one_line_usage_error(tmp_path: Path, workers: int) -> 
 def test_entry_points(image_tree: Path) -> None:
     assert all(is_image_data(name) for name in ["mnist", "fashion-mnist", "digits", "folder:/x"])
     assert not any(is_image_data(name) for name in ["ring", "mixture", "folder"])
-    sampler, note = get_image_sampler("digits", image_size=16)
+    sampler, note = load_training_data("digits", DataRequest(image_size=16))
     assert isinstance(sampler, ImageSampler) and note is None
     assert sampler.sample(4).shape == (4, 1, 16, 16)
-    assert get_image_sampler("digits", channels=1)[0].shape == (1, 8, 8)
+    assert load_training_data("digits", DataRequest(channels=1))[0].shape == (1, 8, 8)
     with pytest.raises(UsageError, match="channel"):
-        get_image_sampler("digits", channels=3)
-    folder, note = get_image_sampler(f"folder:{image_tree}", image_size=8, workers=0)
+        load_training_data("digits", DataRequest(channels=3))
+    folder, note = load_training_data(f"folder:{image_tree}", DataRequest(image_size=8, workers=0))
     assert isinstance(folder, FolderImages) and folder.shape == (3, 8, 8) and note is None
     with pytest.raises(UsageError, match="image size"):
-        get_image_sampler(f"folder:{image_tree}")
+        load_training_data(f"folder:{image_tree}")
     with pytest.raises(UsageError, match="fashion-mnist, digits, folder:PATH"):
-        get_image_dataset("cifar", "train")
-    with pytest.raises(UsageError, match="folder"):
-        get_image_dataset(f"folder:{image_tree}", "train")
+        load_split("cifar", "train")
+    with pytest.raises(UsageError, match=r"folder:.* has no train and test splits; data sets with them: mnist"):
+        load_split(f"folder:{image_tree}", "train")
 
 
 # --- Real data, where this machine has it ------------------------------------------------------------------------
@@ -449,7 +447,7 @@ def test_shared_mnist() -> None:
     test = load_idx_dataset("mnist", "test", data_dir=SHARED_MNIST)
     assert len(test) == 10000 and test.shape == (1, 28, 28) and test.note is None
     assert test.labels is not None and set(test.labels.tolist()) == set(range(10))
-    sampler, note = get_image_sampler("mnist", data_dir=SHARED_MNIST)
+    sampler, note = load_training_data("mnist", DataRequest(data_dir=SHARED_MNIST))
     assert note is not None and "5,000-image subset" in note and str(SHARED_MNIST) in note
     assert sampler.sample(2).shape == (2, 1, 28, 28)
 

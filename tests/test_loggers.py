@@ -12,7 +12,7 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from fgan.cli import main
-from fgan.data import get_synthetic_data
+from fgan.data import ring
 from fgan.errors import UsageError
 from fgan.loggers import MISSING_EXTRA, SCALAR_TAGS, TENSORBOARD_DIR, TensorBoardLogger
 from fgan.models import MLPCritic, build_generator
@@ -68,7 +68,7 @@ def test_rows_are_written_at_each_log_step_and_the_rest_on_close_without_non_fin
     trainer = Trainer(
         generator,
         critic,
-        get_synthetic_data("ring"),
+        ring(),
         "js",
         TrainConfig(steps=10, batch_size=16, log_every=3, quiet=True),
     )

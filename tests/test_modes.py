@@ -13,7 +13,7 @@ import torch
 from fgan import modes
 from fgan.data import grid, ring
 from fgan.errors import UsageError
-from fgan.experiments.modes import (
+from fgan.experiments.mode_coverage import (
     ModeRow,
     check_names,
     default_config,

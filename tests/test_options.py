@@ -16,12 +16,13 @@ class _Config:
     betas: tuple[float, float] = option((0.5, 0.9), help="betas", low=0, high=1, high_open=True)
     penalty: float | None = option(None, help="penalty", low=0)
     kind: str = option("a", help="kind", choices=("a", "b"), resumable=True)
+    kinds: tuple[str, ...] = option(("a",), help="kinds", choices=("a", "b"))
     internal: int = 3
 
 
 def test_only_declared_fields_are_options() -> None:
     names = [f.name for f, _ in option_fields(_Config)]
-    assert names == ["steps", "rate", "level", "betas", "penalty", "kind"]
+    assert names == ["steps", "rate", "level", "betas", "penalty", "kind", "kinds"]
     assert dict((f.name, spec.resumable) for f, spec in option_fields(_Config))["kind"]
 
 
@@ -39,6 +40,7 @@ def test_defaults_pass() -> None:
         ({"betas": (0.5, 1.0)}, "betas must be in [0, 1), got (0.5, 1.0)"),
         ({"penalty": -0.5}, "penalty must be >= 0, got -0.5"),
         ({"kind": "c"}, "unknown kind 'c'; valid: a, b"),
+        ({"kinds": ("b", "a", "z", "y")}, "unknown kinds 'z'; valid: a, b"),
     ],
 )
 def test_out_of_range_is_a_usage_error(values: dict, message: str) -> None:

@@ -186,6 +186,42 @@ def test_comparison_of_two_runs(digits_run, mixture_run, tmp_path, monkeypatch, 
     assert all(link.startswith(("data:image/png;base64,", "data:image/gif;base64,", "#")) for link in _links(text))
 
 
+def test_score_json_of_an_experiment_fills_the_comparison(digits_run, tmp_path) -> None:
+    scores = {"gan": (-14.25, 0.37, 12.5, 0.8125), "kl": (-20.5, 0.5, 40.25, 0.9375)}
+    runs = []
+    for name, (parzen, stderr, fid, c2st) in scores.items():
+        run = tmp_path / "table4" / "runs" / name
+        shutil.copytree(digits_run, run)
+        row = {"divergence": name, "steps": 20, "seconds": 1.5, "status": "trained", "parzen_mean": parzen}
+        row |= {"parzen_stderr": stderr, "sigma": 0.2, "fid": fid, "c2st_accuracy": c2st, "classes_covered": 9}
+        (run / "score.json").write_text(json.dumps(row))
+        runs.append(run)
+    text = write_report(runs, tmp_path / "two.html").read_text()
+    header = "<th>Parzen log-likelihood (nats)</th><th>Parzen standard error</th>"
+    assert header in text and "<th>FID (fgan classifier features)</th>" in text
+    assert "<td class=number>-14.25</td><td class=number>0.37</td>" in text
+    assert "<td class=number>40.25</td><td class=number>0.9375</td>" in text
+    assert "<th>two-sample test accuracy</th><td class=number>0.8125</td>" in text  # the run's own table
+    assert "no evaluation yet" not in text
+
+
+def test_an_experiment_folder_stands_for_its_run_folders(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    table3 = tmp_path / "table3"
+    _fake_run(table3 / "runs" / "js", [{"step": 1, "bound": 0.1}], {"data": "mixture", "divergence": "js"})
+    _fake_run(table3 / "runs" / "kl", [{"step": 1, "bound": 0.2}], {"data": "mixture", "divergence": "kl"})
+    (table3 / "runs" / "kl" / "score.json").write_text(json.dumps({"divergence": "kl", "mu_hat": 1.0125}))
+    (table3 / "config.json").write_text(json.dumps({"experiment": "gaussian-mixture", "divergences": ["kl", "js"]}))
+    assert main(["report", "table3"]) == 0
+    assert capsys.readouterr().out.strip() == "wrote table3/report.html"
+    text = (table3 / "report.html").read_text()
+    assert "<title>fgan runs: kl, js</title>" in text and "<th>μ̂</th><td class=number>1.012</td>" in text
+    (tmp_path / "modes").mkdir()
+    (tmp_path / "modes" / "config.json").write_text(json.dumps({"experiment": "modes", "divergences": ["kl"]}))
+    assert main(["report", "modes"]) == 2
+    assert "holds the modes experiment, which keeps no run folders" in _error_line(capsys)
+
+
 @pytest.mark.parametrize(
     ("arguments", "expected"),
     [

@@ -5,7 +5,8 @@ game F(θ, ω) = E_P[g_f(V_ω(x))] - E_{Q_θ}[f*(g_f(V_ω(x)))] for any f-diverg
 
 Modules: :mod:`fgan.divergences` (every f, its conjugate and activation), :mod:`fgan.objectives` (the bound and the
 losses), :mod:`fgan.training` (Algorithm 1 and alternating updates), :mod:`fgan.data` (synthetic data),
-:mod:`fgan.models` (generators and critics), :mod:`fgan.quadrature` (exact divergences of 1-D densities),
+:mod:`fgan.datasets` (every data set by name), :mod:`fgan.models` (generators and critics), :mod:`fgan.quadrature`
+(exact divergences of 1-D densities),
 :mod:`fgan.runs` (the run folder), :mod:`fgan.estimation` (divergence estimation from samples),
 :mod:`fgan.gaussians` (exact divergences between Gaussians), :mod:`fgan.divergences.custom` (divergences from any
 convex f),
@@ -15,7 +16,7 @@ convex f),
 (scoring image runs), :mod:`fgan.runner` (runs from a config), :mod:`fgan.cli` (the command line).
 """
 
-from fgan import data, image_models, images, models
+from fgan import data, datasets, image_models, images, models
 from fgan.divergences import Divergence, get_divergence, list_divergences, register_divergence
 from fgan.errors import UsageError
 from fgan.estimation import DivergenceEstimate, EstimateConfig, estimate_divergence
@@ -33,6 +34,7 @@ __all__ = [
     "UsageError",
     "critic_loss",
     "data",
+    "datasets",
     "estimate_divergence",
     "generator_loss",
     "get_divergence",

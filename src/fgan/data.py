@@ -145,20 +145,3 @@ class TensorSampler:
             self.samples = self.samples.to(device)
         index = torch.randint(len(self.samples), (n,), device=self.samples.device)
         return self.samples[index]
-
-
-SYNTHETIC_DATA = ("ring", "grid", "mixture:SPEC")
-
-
-def get_synthetic_data(name: str) -> GaussianMixture:
-    """``ring``, ``grid``, ``mixture`` (the paper's mixture) or ``mixture:w:mean:std,...``."""
-    key = name.strip()
-    if key == "ring":
-        return ring()
-    if key == "grid":
-        return grid()
-    if key == "mixture":
-        return parse_mixture(PAPER_MIXTURE)
-    if key.startswith("mixture:"):
-        return parse_mixture(key.removeprefix("mixture:"))
-    raise UsageError(f"unknown data {name!r}; valid: ring, grid, mixture, {MIXTURE_FORMAT}")

@@ -15,9 +15,10 @@ from dataclasses import dataclass, replace
 import torch
 from torch import Tensor
 
+from fgan.datasets import DATASETS, load_split, lookup_dataset
 from fgan.errors import UsageError
 from fgan.features import FeatureClassifier, FeatureMetrics, feature_metrics, load_or_train_classifier
-from fgan.images import ImageData, get_image_dataset, is_image_data
+from fgan.images import ImageData
 from fgan.parzen import ParzenResult, parzen_evaluate
 
 METRICS = ("kde", "features")
@@ -47,14 +48,17 @@ def evaluation_data(
     n_validation: int = N_VALIDATION,
     n_reference: int = 10_000,
     seed: int = 0,
+    download: bool = False,
 ) -> EvaluationData:
     """The training and test splits of data set ``name`` (mnist, fashion-mnist or digits), resized to
     ``image_size`` when given, with a seeded validation set of ``n_validation`` training images and up to
-    ``n_reference`` other training images as the reference sample."""
-    if not is_image_data(name) or name.startswith("folder:"):
-        raise UsageError(f"evaluation needs a data set with a test split (mnist, fashion-mnist, digits), not {name!r}")
-    train = get_image_dataset(name, "train", data_dir)
-    test = get_image_dataset(name, "test", data_dir)
+    ``n_reference`` other training images as the reference sample; ``download`` fetches a data set not found."""
+    spec = lookup_dataset(name)
+    if spec is None or not spec.has_test_split:
+        with_splits = ", ".join(spec.label for spec in DATASETS if spec.has_test_split)
+        raise UsageError(f"evaluation needs a data set with a test split ({with_splits}), not {name!r}")
+    train = load_split(name, "train", data_dir, download)
+    test = load_split(name, "test", data_dir, download)
     if image_size is not None:
         train, test = train.resized(image_size), test.resized(image_size)
     if not 1 <= n_validation < len(train):

@@ -73,9 +73,6 @@ SYSTEM_DATA_DIRS = (Path("/usr/share/datasets"), Path("/usr/local/share/datasets
 #: The file-name prefix of the full training split, its 5,000-image subset and the test split.
 TRAIN_PREFIX, SUBSET_PREFIX, TEST_PREFIX = "train", "train5k", "t10k"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-#: The entry points for training data: the in-memory sets and any folder of images.
-IMAGE_DATA = ("mnist", "fashion-mnist", "digits", "folder:PATH")
-_IN_MEMORY_DATA = ("mnist", "fashion-mnist", "digits")
 MIN_IMAGE_SIZE = 8
 DIGITS_TEST_SIZE = 297
 _CHUNK = 1 << 20
@@ -538,64 +535,3 @@ def load_folder_images(root: str | Path, image_size: int, channels: int = 3, lim
     if len(chosen) < len(files):
         note = f"using the first {len(chosen):,} of the {len(files):,} images under {root}"
     return ImageData(f"folder:{root}", images, None, str(root), note)
-
-
-# --- One entry point ---------------------------------------------------------------------------------------------
-
-
-def is_image_data(name: str) -> bool:
-    """Whether ``name`` names image data: ``mnist``, ``fashion-mnist``, ``digits`` or ``folder:PATH``."""
-    return name in _IN_MEMORY_DATA or name.startswith("folder:")
-
-
-def get_image_dataset(name: str, split: str, data_dir: str | Path | None = None, download: bool = False) -> ImageData:
-    """The ``train`` or ``test`` split of the in-memory data set ``name`` (``mnist``, ``fashion-mnist``,
-    ``digits``); ``data_dir`` and ``download`` as for :func:`load_idx_dataset`.
-
-    Raises:
-        UsageError: for ``folder:`` names (use :func:`load_folder_images`), unknown names, and as the loaders do.
-    """
-    if name == "digits":
-        return load_digits_dataset(split)
-    if name in IDX_DATASETS:
-        return load_idx_dataset(name, split, data_dir, download)
-    if name.startswith("folder:"):
-        raise UsageError(
-            f"{name} is a folder of images, with no splits; valid data sets here: mnist, fashion-mnist, digits"
-        )
-    raise UsageError(f"unknown image data {name!r}; valid: {', '.join(IMAGE_DATA)}")
-
-
-def get_image_sampler(
-    name: str,
-    image_size: int | None = None,
-    channels: int | None = None,
-    data_dir: str | Path | None = None,
-    download: bool = False,
-    workers: int | None = None,
-    seed: int = 0,
-) -> tuple[ImageSampler | FolderImages, str | None]:
-    """The sampler of training images for ``name`` and a note for the user (or None).
-
-    For ``mnist``, ``fashion-mnist`` and ``digits`` the training split is held in memory, resized to
-    ``image_size`` when given; their images have 1 channel, so ``channels`` may only be None or 1; ``workers`` and
-    ``seed`` do not apply (sampling follows torch's global generator). For ``folder:PATH`` the images are streamed
-    by :class:`FolderImages`; ``image_size`` is required and ``channels`` defaults to 3.
-
-    Raises:
-        UsageError: for an unknown name, a missing ``image_size`` for a folder, channels the data set lacks, and as
-            the loaders do.
-    """
-    if name.startswith("folder:"):
-        root = name.removeprefix("folder:")
-        if not root:
-            raise UsageError("folder: needs a path, as in folder:PATH")
-        if image_size is None:
-            raise UsageError(f"{name}: a folder of images needs an image size (--image-size)")
-        return FolderImages(root, image_size, 3 if channels is None else channels, workers, seed), None
-    data = get_image_dataset(name, "train", data_dir, download)
-    if channels is not None and channels != data.shape[0]:
-        raise UsageError(f"{name} images have {data.shape[0]} channel(s), not {channels}")
-    if image_size is not None:
-        data = data.resized(image_size)
-    return data.sampler(), data.note

@@ -5,7 +5,9 @@ the pictures of the run folder are inline ``data:`` URIs, and the styling and a 
 
 For one run it shows the run's facts (divergence, data, steps trained, the final divergence estimate), the
 training curves (every numeric column of ``metrics.jsonl``), the sample pictures over time, the metrics of
-``evaluation.json`` (written by ``fgan evaluate``) and the resolved config. For several runs a comparison comes
+``evaluation.json`` (written by ``fgan evaluate``) and of ``score.json`` (the row an experiment of ``fgan reproduce``
+kept in the run folder: Table 4's Parzen, FID and C2ST numbers, Table 3's fit) and the resolved config. An
+experiment's output folder stands for its run folders (``OUT/runs/NAME``). For several runs a comparison comes
 first: the bound F of every run in one chart, one metrics row per run, the config with one column per run (keys
 whose values differ highlighted) and the final samples side by side; then each run's own section.
 """
@@ -27,10 +29,10 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
+from fgan.datasets import is_image_data
 from fgan.errors import UsageError
-from fgan.images import is_image_data
 from fgan.plotting import subplots
-from fgan.runs import METRICS_FILE, PLOT_DIR, SAMPLES_DIR, atomic_write, read_config, read_metrics
+from fgan.runs import CONFIG_FILE, METRICS_FILE, PLOT_DIR, SAMPLES_DIR, atomic_write, read_config, read_metrics
 
 #: The result of ``fgan evaluate RUN``, kept in the run folder for the report.
 EVALUATION_FILE = "evaluation.json"
@@ -56,6 +58,29 @@ EVALUATION_LABELS = {
 }
 #: Keys of evaluation.json that the report leaves out (the run's own folder and data set).
 EVALUATION_HIDDEN = ("run", "data")
+#: The row an experiment of ``fgan reproduce`` kept in each of its run folders.
+SCORE_FILE = "score.json"
+#: Names of the score.json values: Table 4's under the labels of the same numbers in evaluation.json, Table 3's fit.
+SCORE_LABELS = {
+    "parzen_mean": EVALUATION_LABELS["kde.mean"],
+    "parzen_stderr": EVALUATION_LABELS["kde.stderr"],
+    "sigma": EVALUATION_LABELS["kde.sigma"],
+    "fid": EVALUATION_LABELS["features.fid"],
+    "c2st_accuracy": EVALUATION_LABELS["features.c2st_accuracy"],
+    "classes_covered": EVALUATION_LABELS["features.classes_covered"],
+    "class_kl": EVALUATION_LABELS["features.class_kl"],
+    "final_bound": "last bound F",
+    "objective_hat": "F(ω̂, θ̂) on fresh samples",
+    "divergence_star": "D_f(P‖Q_θ*), best fit",
+    "divergence_at_hat": "D_f(P‖Q_θ̂), learned fit",
+    "mu_hat": "μ̂",
+    "mu_star": "μ*",
+    "sigma_hat": "σ̂",
+    "sigma_star": "σ*",
+    "seconds": "training seconds",
+}
+#: Keys of score.json that the report leaves out (shown elsewhere: the divergence, the steps, the seed).
+SCORE_HIDDEN = ("divergence", "steps", "seed")
 _GRID_NAME = re.compile(r"step-(\d+)\.png")
 _MIME_TYPES = {".png": "image/png", ".gif": "image/gif"}
 
@@ -117,6 +142,7 @@ class RunData:
         metrics: every numeric column of ``metrics.jsonl`` but the step, one value per logged step; NaN where the
             value is null (non-finite) or missing.
         evaluation: the content of ``evaluation.json``, or None when the run has not been evaluated.
+        score: the content of ``score.json``, or None when no experiment kept a row in the folder.
     """
 
     path: Path
@@ -125,6 +151,7 @@ class RunData:
     steps: np.ndarray
     metrics: dict[str, np.ndarray]
     evaluation: dict[str, Any] | None
+    score: dict[str, Any] | None = None
 
     @property
     def divergence(self) -> str:
@@ -159,26 +186,62 @@ class RunData:
         bound = self.metrics.get("bound")
         return final_estimate(bound) if bound is not None else None
 
+    def metric_values(self) -> dict[str, Any]:
+        """The scalar metrics of the run by label: those of score.json, then those of evaluation.json (which wins
+        for a number both hold: it is the later measurement)."""
+        score = {
+            SCORE_LABELS.get(key, key): value
+            for key, value in (self.score or {}).items()
+            if key not in SCORE_HIDDEN and not isinstance(value, list | dict)
+        }
+        return {**score, **evaluation_values(self.evaluation or {})}
+
 
 def read_run(path: str | Path, name: str | None = None) -> RunData:
     """Read a run folder for the report; ``name`` defaults to the folder's name.
 
     Raises:
-        UsageError: for a folder without config.json or metrics.jsonl, and an unreadable evaluation.json.
+        UsageError: for a folder without config.json or metrics.jsonl, and an unreadable evaluation.json or
+            score.json.
     """
     path = Path(path)
     config = read_config(path)
     if not (path / METRICS_FILE).is_file():
         raise UsageError(f"{path} has no {METRICS_FILE}: not a training run, or its training never started")
     steps, metrics = metric_columns(read_metrics(path))
-    evaluation = None
-    evaluation_path = path / EVALUATION_FILE
-    if evaluation_path.is_file():
-        try:
-            evaluation = json.loads(evaluation_path.read_text())
-        except (OSError, json.JSONDecodeError) as err:
-            raise UsageError(f"cannot read {evaluation_path}: {err}") from None
-    return RunData(path, name or path.resolve().name, config, steps, metrics, evaluation)
+    evaluation, score = _read_optional_json(path / EVALUATION_FILE), _read_optional_json(path / SCORE_FILE)
+    return RunData(path, name or path.resolve().name, config, steps, metrics, evaluation, score)
+
+
+def _read_optional_json(path: Path) -> dict[str, Any] | None:
+    """The object of a JSON file, or None when there is no such file; an unreadable one is a UsageError."""
+    if not path.is_file():
+        return None
+    try:
+        value = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise UsageError(f"cannot read {path}: {err}") from None
+    if not isinstance(value, dict):
+        raise UsageError(f"cannot read {path}: not a JSON object")
+    return value
+
+
+def experiment_runs(path: str | Path) -> list[Path]:
+    """The run folders an output folder stands for: those of an experiment of ``fgan reproduce`` (``OUT/runs/NAME``,
+    in the order of its divergences), or the folder itself for a training run.
+
+    Raises:
+        UsageError: for an experiment that keeps no run folders (``reproduce modes``, ``estimation``).
+    """
+    path = Path(path)
+    config = read_config(path)
+    if "experiment" not in config:
+        return [path]
+    runs = [path / "runs" / name for name in config.get("divergences", [])]
+    kept = [run for run in runs if (run / CONFIG_FILE).is_file()]
+    if not kept:
+        raise UsageError(f"{path} holds the {config['experiment']} experiment, which keeps no run folders to report")
+    return kept
 
 
 def _is_number(value: Any) -> bool:
@@ -396,10 +459,9 @@ def _run_section(run: RunData, index: int) -> str:
         if pictures
         else '<p class="note">no sample pictures in this run folder</p>'
     )
-    if run.evaluation is not None:
-        metrics = _table(
-            ["metric", "value"], (([label, value], False) for label, value in evaluation_values(run.evaluation).items())
-        )
+    values = run.metric_values()
+    if values:
+        metrics = _table(["metric", "value"], (([label, value], False) for label, value in values.items()))
     elif run.is_image:
         metrics = f'<p class="note">no evaluation yet: run <code>fgan evaluate {html.escape(str(run.path))}</code></p>'
     else:
@@ -414,7 +476,7 @@ def _run_section(run: RunData, index: int) -> str:
 
 
 def _comparison_section(runs: Sequence[RunData]) -> str:
-    evaluations = [evaluation_values(run.evaluation or {}) for run in runs]
+    evaluations = [run.metric_values() for run in runs]
     labels = list(dict.fromkeys(label for values in evaluations for label in values))
     metrics = _table(
         ["run", "divergence", "data", "steps", "final F", *labels],
@@ -490,7 +552,8 @@ def default_report_path(runs: Sequence[str | Path]) -> Path:
 def write_report(runs: Sequence[str | Path], out: str | Path | None = None, title: str | None = None) -> Path:
     """Write the HTML report of one run, or the comparison of several, to ``out`` (atomically) and return its path.
 
-    ``out`` defaults to :func:`default_report_path`; ``title`` to one made of the run names.
+    ``out`` defaults to :func:`default_report_path`; ``title`` to one made of the run names. An experiment's output
+    folder stands for its run folders (:func:`experiment_runs`).
 
     Raises:
         UsageError: nothing written, for no runs, the same run given twice, a folder that is not a run (no
@@ -503,6 +566,7 @@ def write_report(runs: Sequence[str | Path], out: str | Path | None = None, titl
         raise UsageError(f"the report is an HTML file: --out must end in .html, got {out}")
     if out.is_dir():
         raise UsageError(f"--out {out} is a folder")
+    runs = [run for given in runs for run in experiment_runs(given)]
     seen: dict[Path, str] = {}
     for run in runs:
         resolved = Path(run).resolve()

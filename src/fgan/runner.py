@@ -22,12 +22,20 @@ import torch
 from torch import Tensor, nn
 
 from fgan import distributed
-from fgan.data import SYNTHETIC_DATA, Sampler, get_synthetic_data
+from fgan.data import Sampler
+from fgan.datasets import (
+    IMAGE_DATA,
+    VECTOR_DATA,
+    DataRequest,
+    find_dataset,
+    is_image_data,
+    load_training_data,
+    synthetic_mixture,
+)
 from fgan.divergences import get_divergence
 from fgan.errors import UsageError, require
 from fgan.grids import save_image_grid
 from fgan.image_models import IMAGE_MODELS, build_image_models
-from fgan.images import IMAGE_DATA, get_image_sampler, is_image_data
 from fgan.loggers import LOGGERS, TensorBoardLogger, check_logger, open_logger
 from fgan.models import ACTIVATIONS, GENERATORS, MLPCritic, build_generator, sample_latent
 from fgan.options import applicable_options, check_options, option
@@ -103,7 +111,7 @@ class RunConfig:
     :data:`fgan.loggers.LOGGERS` (configs saved before it existed load as ``none``)."""
 
     data: str = option(
-        "ring", help=f"synthetic: {', '.join(SYNTHETIC_DATA)}; images: {', '.join(IMAGE_DATA)}", metavar="DATA"
+        "ring", help=f"vectors: {', '.join(VECTOR_DATA)}; images: {', '.join(IMAGE_DATA)}", metavar="DATA"
     )
     divergence: str = option("js", help="divergence name (see `fgan divergences`)")
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -171,20 +179,18 @@ def load_data(config: RunConfig, download: bool = False) -> tuple[Sampler, str |
     if config.sample_every < 1:
         raise UsageError(f"sample every must be >= 1, got {config.sample_every}")
     check_logger(config.logger)
+    spec = find_dataset(config.data)
     if config.snapshots is not None:
         require(
             [
                 (config.snapshots >= 1, f"snapshot count must be >= 1, got {config.snapshots}"),
-                (config.data.startswith("mixture"), SNAPSHOT_DATA_MESSAGE),
+                (spec.snapshots, SNAPSHOT_DATA_MESSAGE),
             ]
         )
-    if not config.is_image:
-        if config.image_size is not None or config.channels is not None:
-            raise UsageError("--image-size and --channels apply to image data only")
-        return get_synthetic_data(config.data), None
-    return get_image_sampler(
-        config.data, config.image_size, config.channels, config.data_dir, download, seed=config.train.seed
-    )
+    if spec.kind != "images" and (config.image_size is not None or config.channels is not None):
+        raise UsageError("--image-size and --channels apply to image data only")
+    request = DataRequest(config.image_size, config.channels, config.data_dir, download, seed=config.train.seed)
+    return load_training_data(config.data, request)
 
 
 def build_models(config: RunConfig) -> tuple[nn.Module, nn.Module]:
@@ -289,7 +295,7 @@ def _read_run_config(run_dir: Path) -> RunConfig:
     if config.data_shape is None:
         if config.is_image:
             raise UsageError(f"{run_dir / CONFIG_FILE} lacks data_shape, which an image run needs")
-        config.data_shape = [get_synthetic_data(config.data).dim]
+        config.data_shape = [synthetic_mixture(config.data).dim]
     return config
 
 
@@ -350,8 +356,8 @@ def _train_and_plot(trainer: Trainer, config: RunConfig, time_limit: float | Non
         trainer.train(time_limit=time_limit)
         run_dir = trainer.run_dir
         title = f"{trainer.divergence.name} on {config.data}, {trainer.step} steps"
-        plot_training_curves(trainer.history, run_dir / PLOT_DIR / "training.png", title=title)
         if config.is_image:
+            plot_training_curves(trainer.history, run_dir / PLOT_DIR / "training.png", title=title)
             images = _generate_eval(trainer.generator, latent)
             if trainer.step % config.sample_every:  # else the callback has just written this step's grid
                 _write_grid(trainer, images, logger)
@@ -359,17 +365,24 @@ def _train_and_plot(trainer: Trainer, config: RunConfig, time_limit: float | Non
             return
         if recorder is not None:
             write_snapshots(recorder.snapshots, run_dir / PLOT_DIR, trainer.divergence.name)
-        data = trainer.data
-        plot_samples(
-            generate(trainer.generator, PLOT_SAMPLES),
-            run_dir / PLOT_DIR / "samples.png",
-            real=data.sample(PLOT_SAMPLES),
-            title=title,
-            log_density=data.log_prob if data.dim == 1 else None,
-        )
+        plot_vector_run(trainer, title)
     finally:
         if logger is not None:
             logger.close()
+
+
+def plot_vector_run(trainer: Trainer, title: str) -> None:
+    """plots/training.png and plots/samples.png (generated samples over the data, and the density of 1-D data
+    that has one) of a trained run on vectors with a run folder."""
+    plots, data = trainer.run_dir / PLOT_DIR, trainer.data
+    plot_training_curves(trainer.history, plots / "training.png", title=title)
+    plot_samples(
+        generate(trainer.generator, PLOT_SAMPLES),
+        plots / "samples.png",
+        real=data.sample(PLOT_SAMPLES),
+        title=title,
+        log_density=getattr(data, "log_prob", None) if data.dim == 1 else None,
+    )
 
 
 def load_run(run_dir: str | Path, device: str = "auto") -> tuple[RunConfig, nn.Module]:

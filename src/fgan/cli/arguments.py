@@ -4,8 +4,8 @@ TOML files (``--config FILE.toml``) checked against the same metadata.
 A field ``batch_size: int = option(256, help="minibatch size", low=1)`` becomes ``--batch-size N`` (an integer
 >= 1) and the TOML key ``batch_size`` or ``batch-size``; the type comes from the annotation: ``int``, ``float``,
 ``str``, ``Path``, ``X | None``, ``Literal[...]`` (the choices), ``bool`` (a flag), ``tuple[float, float]`` (two
-values: ``--betas 0.5 0.999``) and ``list[X]`` (one or more values, the flag repeatable). Generated options have no
-argparse default, so the parsed namespace holds exactly the options the user gave (``args.given``); the defaults
+values: ``--betas 0.5 0.999``), ``list[X]`` and ``tuple[X, ...]`` (one or more values, the flag repeatable).
+Generated options have no argparse default, so the parsed namespace holds exactly the options the user gave (``args.given``); the defaults
 are filled in afterwards from the config instances the command was built with.
 """
 
@@ -45,11 +45,12 @@ class Option:
     default: Any
     element: type
     choices: tuple[Any, ...] | None
-    count: int | str | None  # None: one value; N: a tuple of N; "+" or "*": a list
+    count: int | str | None  # None: one value; N: a tuple of N; "+" or "*": a list (a tuple for tuple[X, ...])
+    is_tuple: bool = False
 
     @property
     def flag(self) -> str:
-        return self.spec.flag or "--" + self.dest.replace("_", "-")
+        return "--" + (self.spec.flag or self.dest.replace("_", "-"))
 
     def convert(self, text: str) -> Any:
         """One element from the command line; a number out of range is an argparse error."""
@@ -74,13 +75,15 @@ def describe_field(dest: str, hint: Any, spec: OptionSpec, default: Any) -> Opti
     choices = spec.choices
     if origin is Literal:
         element, choices = type(args[0]), choices or args
+    elif origin is tuple and args[-1] is Ellipsis:  # tuple[X, ...]: one or more values, kept as a tuple
+        element, count = args[0], "*" if spec.allow_empty else "+"
     elif origin is tuple:
         element, count = args[0], len(args)
     elif origin is list:
         element, count = args[0], "*" if spec.allow_empty else "+"
     else:
         element = hint
-    return Option(dest, spec, default, element, choices, count)
+    return Option(dest, spec, default, element, choices, count, origin is tuple)
 
 
 def _help(option: Option, resumable_note: bool) -> str:
@@ -134,6 +137,10 @@ class Command:
                 if f.name in self.options:
                     raise RuntimeError(f"option {f.name} declared twice for {parser.prog}")
                 self.options[f.name] = describe_field(f.name, hints[f.name], spec, getattr(defaults, f.name))
+        #: TOML keys: each option's field name, and its flag's name where they differ (``divergence``).
+        self._toml_keys = {dest: dest for dest in self.options} | {
+            option.flag.removeprefix("--").replace("-", "_"): dest for dest, option in self.options.items()
+        }
         note = "resume" in self.options and self.options["resume"].spec.resumable
         titled: dict[str, Any] = {}
         for title, defaults in groups:
@@ -160,7 +167,7 @@ class Command:
         ``args.given`` to the options given by flag or file."""
         given = {dest for dest in self.options if hasattr(args, dest)}
         for dest in given:
-            if isinstance(self.options[dest].count, int):  # argparse gives a list of the N values
+            if self.options[dest].is_tuple:  # argparse gives a list of the values
                 setattr(args, dest, tuple(getattr(args, dest)))
         if args.config is not None:
             from_file = self.read_config_file(args.config)
@@ -186,7 +193,7 @@ class Command:
             raise UsageError(f"cannot read config {path}: {err}") from None
         values: dict[str, Any] = {}
         for key, raw in table.items():
-            dest = key.replace("-", "_")
+            dest = self._toml_keys.get(key.replace("-", "_"), "")
             if dest not in self.options:
                 raise UsageError(f"{path}: unknown key {key!r}; valid keys: {', '.join(sorted(self.options))}")
             if dest in values:
@@ -209,7 +216,8 @@ def toml_value(where: str, raw: Any, option: Option) -> Any:
         return tuple(_toml_scalar(where, item, option) for item in raw)
     if not isinstance(raw, list) or not (raw or option.spec.allow_empty):
         raise UsageError(f"{where} must be a {'' if option.spec.allow_empty else 'non-empty '}list, got {raw!r}")
-    return [_toml_scalar(where, item, option) for item in raw]
+    values = [_toml_scalar(where, item, option) for item in raw]
+    return tuple(values) if option.is_tuple else values
 
 
 def _toml_scalar(where: str, raw: Any, option: Option) -> Any:

@@ -18,9 +18,8 @@ from fgan.cli.common import (
     training_config,
     training_groups,
 )
-from fgan.data import SYNTHETIC_DATA
+from fgan.datasets import IMAGE_DATA, VECTOR_DATA, is_image_data
 from fgan.errors import UsageError
-from fgan.images import IMAGE_DATA, is_image_data
 from fgan.options import option
 from fgan.profiles import describe_profile, profile
 from fgan.runner import ModelConfig, RunConfig, resume_run, train_run
@@ -44,7 +43,7 @@ class TrainCommand:
 
 def _epilog() -> str:
     return (
-        f"The training defaults depend on the data. Synthetic data ({', '.join(SYNTHETIC_DATA)}) trains with the "
+        f"The training defaults depend on the data. Vector data ({', '.join(VECTOR_DATA)}) trains with the "
         f"'synthetic' profile, whose values the defaults above show: {describe_profile('synthetic')}. Image data "
         f"({', '.join(IMAGE_DATA)}) trains with the 'image' profile: {describe_profile('image')}. A flag or a "
         "--config file overrides either."

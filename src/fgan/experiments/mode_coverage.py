@@ -11,17 +11,20 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from matplotlib.patches import Circle
 from torch import Tensor, nn
 
-from fgan.data import GaussianMixture, get_synthetic_data
+from fgan.data import GaussianMixture
+from fgan.datasets import synthetic_mixture
 from fgan.divergences import get_divergence
 from fgan.errors import UsageError, require
+from fgan.experiments.protocol import Experiment, ExperimentResult, Progress, open_experiment_folder, written
 from fgan.modes import DEFAULT_SIGMAS, mode_coverage
+from fgan.options import check_options, option
 from fgan.plotting import plt, save_figure
 from fgan.profiles import profile
 from fgan.runner import ModelConfig, RunConfig, build_models, generate
@@ -109,7 +112,7 @@ def train_one(
     Returns the row and the generated samples (on the CPU), or None in place of the samples for a run stopped by
     a non-finite loss or gradient, whose row says at which step it diverged.
     """
-    mixture = get_synthetic_data(dataset)
+    mixture = synthetic_mixture(dataset)
     seed_everything(config.seed)
     generator, critic = build_default_models(dataset, mixture.dim)
     trainer = Trainer(generator, critic, mixture, divergence, config)
@@ -291,6 +294,48 @@ def write_outputs(
     steps = max((row.steps for row in rows), default=0)
     for dataset, by_divergence in samples.items():
         if by_divergence:
-            mixture = get_synthetic_data(dataset)
+            mixture = synthetic_mixture(dataset)
             title = f"{dataset}: {len(mixture.means)} modes, {steps} steps, first seed that trained"
             plot_modes(by_divergence, mixture, out / f"modes-{dataset}.png", title)
+
+
+@dataclass
+class ModesOptions:
+    """The options of ``fgan reproduce modes``; ``train`` is the training of every run (its seed replaced by each
+    of ``seeds``)."""
+
+    datasets: tuple[str, ...] = option(DATASETS, help="data sets", choices=DATASETS, flag="dataset")
+    divergences: tuple[str, ...] = option(MODE_DIVERGENCES, help="divergences to train", flag="divergence")
+    seeds: tuple[int, ...] = option(SEEDS, help="one run per seed and divergence")
+    samples: int = option(DEFAULT_SAMPLES, help="generated samples scored", low=1)
+    force: bool = option(False, help="overwrite an output folder that holds results")
+    train: TrainConfig = field(default_factory=default_config)
+
+
+class ModeCoverage(Experiment[ModesOptions, ModeRow]):
+    """Mode seeking against mass covering, measured on the ring and the grid."""
+
+    name = "modes"
+    summary = "mode seeking against mass covering: ring and grid, per divergence"
+    Options = ModesOptions
+
+    def run(
+        self, options: ModesOptions, out: Path | None = None, progress: Progress | None = None
+    ) -> ExperimentResult[ModeRow]:
+        """Every (data set, divergence, seed) run, in memory; table.md, table.json and modes-DATASET.png."""
+        check_options(options)
+        datasets = list(options.datasets)
+        divergences = check_names(datasets, options.divergences)
+        config = options.train
+        config.validate()
+        meta = {"datasets": datasets, "divergences": divergences, "seeds": list(options.seeds)}
+        settings = {**meta, "samples": options.samples, "train": asdict(config)}
+        out = open_experiment_folder(self.name, out, settings, force=options.force)
+        rows, samples = run_modes(datasets, divergences, options.seeds, config, options.samples, progress)
+        write_outputs(rows, samples, out, {"experiment": self.name, **meta})
+        return ExperimentResult(rows, out)
+
+    def format(self, result: ExperimentResult[ModeRow]) -> str:
+        figures = (f"modes-{dataset}.png" for dataset in dict.fromkeys(row.dataset for row in result.rows))
+        table = (result.out / "table.md").read_text().rstrip()
+        return f"{table}\n\n{written(result.out, 'table.md', 'table.json', *figures)}"

@@ -11,13 +11,17 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
 
-from fgan.evaluation import EvaluationData, feature_classifier, feature_scores, parzen_score
+from fgan.divergences import get_divergence
+from fgan.errors import UsageError
+from fgan.evaluation import EvaluationData, evaluation_data, feature_classifier, feature_scores, parzen_score
+from fgan.experiments.protocol import Experiment, ExperimentResult, Progress, open_experiment_folder, quiet, written
 from fgan.grids import make_grid
+from fgan.options import check_options, option
 from fgan.plotting import plt, save_figure
 from fgan.profiles import profile
 from fgan.runner import ModelConfig, RunConfig, fixed_latent, generate, load_run, train_run
@@ -211,3 +215,80 @@ def write_outputs(rows: list[ImageRow], accuracy: float, meta: dict, out: Path) 
     (out / "table.md").write_text(format_table(rows) + f"\n\nfeature classifier test accuracy: {accuracy:.4f}\n")
     write_json(out / "table.json", {**meta, "classifier_accuracy": accuracy, "rows": [asdict(row) for row in rows]})
     plot_grids(rows, out, out / "grids.png")
+
+
+@dataclass
+class Table4Options:
+    """The options of ``fgan reproduce mnist``; ``train`` is the training of every divergence (with ``minutes``,
+    its step count must stay the default: the budget is the time)."""
+
+    dataset: str = option("mnist", help="data set", choices=DATASETS)
+    divergences: tuple[str, ...] = option(TABLE4_DIVERGENCES, help="divergences to train and score", flag="divergence")
+    minutes: float | None = option(
+        None, help="wall-time budget per divergence (instead of --steps)", low=0.0, low_open=True
+    )
+    n_samples: int = option(10_000, help="generated samples to score", low=1)
+    data_dir: str | None = option(
+        None, help="folder with the IDX files of mnist or fashion-mnist (else $FGAN_DATA_DIR, then the usual places)"
+    )
+    download: bool = option(False, help="fetch the data set when not found")
+    force: bool = option(False, help="overwrite an output folder that holds results")
+    resume: bool = option(
+        False, help="continue the experiment in --out with its settings: divergences already scored are kept"
+    )
+    train: TrainConfig = field(default_factory=default_config)
+
+
+class Table4Images(Experiment[Table4Options, ImageRow]):
+    """Section 4.2, Table 4: the paper's MNIST pair under each divergence, scored."""
+
+    name = "mnist"
+    summary = "Section 4.2, Table 4: the paper's MNIST models, Parzen scores"
+    Options = Table4Options
+
+    def run(
+        self, options: Table4Options, out: Path | None = None, progress: Progress | None = None
+    ) -> ExperimentResult[ImageRow]:
+        """Train and score every divergence into ``out/runs/NAME`` (with ``resume``, those already scored there
+        are kept), then the reference row; table.md, table.json and grids.png."""
+        check_options(options)
+        say = progress or quiet
+        divergences = [get_divergence(name).name for name in options.divergences]
+        config = options.train
+        if options.minutes is not None:
+            if config.steps != Table4Options().train.steps:
+                raise UsageError("give the budget as --steps or --minutes, not both")
+            config = replace(config, steps=10**9, checkpoint_every=0)
+        config.validate()
+        data = evaluation_data(options.dataset, data_dir=options.data_dir, download=options.download)
+        if data.note:
+            say(data.note)
+        settings = {
+            "dataset": options.dataset,
+            "divergences": divergences,
+            "minutes": options.minutes,
+            "n_samples": options.n_samples,
+            "train": asdict(config),
+            "data_note": data.note,
+        }
+        prefix = f"table4-{options.dataset}"
+        out = open_experiment_folder(self.name, out, settings, options.force, options.resume, prefix)
+        rows, accuracy = run_table4(
+            options.dataset,
+            divergences,
+            config,
+            out,
+            data,
+            minutes=options.minutes,
+            data_dir=options.data_dir,
+            n_samples=options.n_samples,
+            force=options.force,
+            progress=say,
+            resume=options.resume,
+        )
+        write_outputs(rows, accuracy, {"experiment": self.name, **settings}, out)
+        return ExperimentResult(rows, out)
+
+    def format(self, result: ExperimentResult[ImageRow]) -> str:
+        table = (result.out / "table.md").read_text().rstrip()
+        return f"{table}\n\n{written(result.out, 'table.md', 'table.json', 'grids.png')}"

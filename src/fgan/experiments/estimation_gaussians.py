@@ -13,14 +13,17 @@ by Monte Carlo with 2,000,000 samples of Q otherwise (``js``):
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from fgan.divergences import get_divergence
 from fgan.estimation import EstimateConfig, estimate_divergence
+from fgan.experiments.protocol import Experiment, ExperimentResult, Progress
 from fgan.gaussians import GAUSSIAN_CLOSED_FORMS, Gaussian, gaussian_divergence
+from fgan.options import check_options, option
 
 ESTIMATED = ("kl", "reverse-kl", "js", "hellinger", "jeffrey")
 PAIRS = ("shift", "shift-scale", "rotated", "far")
@@ -128,3 +131,38 @@ def format_rows(rows: list[EstimateRow]) -> str:
         f"{covered} of {len(rows)}; {sum(row.seconds for row in rows):.0f} s of estimation"
     )
     return "\n".join(lines)
+
+
+@dataclass
+class EstimationOptions:
+    """The options of ``fgan reproduce estimation``; ``estimate`` is the critic training of every estimate."""
+
+    dims: tuple[int, ...] = option((1, 2, 5, 10), help="dimensions", low=1)
+    divergences: tuple[str, ...] = option(ESTIMATED, help="divergences to estimate", flag="divergence")
+    pairs: tuple[str, ...] = option(PAIRS, help="Gaussian pairs", choices=PAIRS)
+    samples: int = option(20_000, help="samples of each distribution", low=1)
+    repeats: int = option(1, help="repetitions with fresh samples", low=1)
+    estimate: EstimateConfig = field(default_factory=EstimateConfig)
+
+
+class EstimationGaussians(Experiment[EstimationOptions, EstimateRow]):
+    """The variational estimate of D_f against the truth, over Gaussian pairs; it writes no files."""
+
+    name = "estimation"
+    summary = "the variational estimate against the truth, Gaussians"
+    Options = EstimationOptions
+    writes_folder = False
+
+    def run(
+        self, options: EstimationOptions, out: Path | None = None, progress: Progress | None = None
+    ) -> ExperimentResult[EstimateRow]:
+        """Every (pair, dimension, divergence, repeat) estimate; ``out`` and ``progress`` are not used."""
+        check_options(options)
+        divergences = [get_divergence(name).name for name in options.divergences]
+        rows = run_estimation(
+            list(options.dims), divergences, list(options.pairs), options.samples, options.repeats, options.estimate
+        )
+        return ExperimentResult(rows)
+
+    def format(self, result: ExperimentResult[EstimateRow]) -> str:
+        return format_rows(result.rows)

@@ -1,0 +1,249 @@
+"""The paper's Section 4.1 (Table 3): fitting a Gaussian Q_θ = N(μ, σ²) to a 1-D Gaussian mixture P.
+
+For each divergence: Algorithm 1 (single-step gradient method) with minibatches of 1024 from P and Q_θ, critic
+V_ω an MLP with two hidden layers of 64 tanh units, step size 0.01. The learned (μ̂, σ̂) and the final bound
+F(ω̂, θ̂) are compared with the exact best fit θ* = argmin_θ D_f(P||Q_θ) (quadrature and Nelder-Mead) and with the
+exact divergences D_f(P||Q_θ*) and D_f(P||Q_θ̂).
+
+``fgan reproduce gaussian-mixture`` keeps each fit as a run folder, ``OUT/runs/DIVERGENCE`` (config, metrics,
+checkpoint, plots and the row as ``score.json``), which ``fgan report`` and ``fgan sample`` open.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from fgan.data import PAPER_MIXTURE, GaussianMixture, parse_mixture
+from fgan.divergences import EXAMPLE_DIVERGENCES, PAPER_DIVERGENCES, get_divergence
+from fgan.errors import UsageError
+from fgan.experiments.protocol import Experiment, ExperimentResult, Progress, open_experiment_folder, quiet, written
+from fgan.models import sample_latent
+from fgan.objectives import variational_bound
+from fgan.options import check_options, option
+from fgan.plotting import plt, save_figure
+from fgan.profiles import profile
+from fgan.quadrature import DEFAULT_GRID, best_gaussian_fit, f_divergence_1d, gaussian_log_density, make_grid
+from fgan.runner import ModelConfig, RunConfig, build_models, plot_vector_run
+from fgan.runs import CONFIG_FILE, prepare_run_dir, write_json
+from fgan.snapshots import SnapshotRecorder, write_snapshots
+from fgan.training import TrainConfig, Trainer, seed_everything
+
+COLUMNS = (
+    "divergence",
+    "objective_hat",
+    "divergence_star",
+    "divergence_at_hat",
+    "mu_hat",
+    "mu_star",
+    "sigma_hat",
+    "sigma_star",
+)
+#: Samples per distribution for evaluating F(ω̂, θ̂) after training.
+EVALUATION_SAMPLES = 200_000
+#: Q_θ = N(μ, σ²) and the critic, an MLP with two hidden layers of 64 tanh units.
+MODEL = ModelConfig(model="mlp", generator="location-scale", critic_hidden=64, critic_depth=2, critic_activation="tanh")
+#: A fit's row, in its run folder.
+SCORE_FILE = "score.json"
+
+
+@dataclass
+class FitRow:
+    """One row of Table 3."""
+
+    divergence: str
+    objective_hat: float
+    divergence_star: float
+    divergence_at_hat: float
+    mu_hat: float
+    mu_star: float
+    sigma_hat: float
+    sigma_star: float
+    seed: int
+    steps: int
+    seconds: float
+
+
+def default_config(steps: int = 5000, seed: int = 0) -> TrainConfig:
+    """The paper's settings: Algorithm 1, minibatches of 1024, step size 0.01 (Adam)."""
+    return profile("table3", steps=steps, seed=seed)
+
+
+def estimate_bound(trainer: Trainer, samples: int = EVALUATION_SAMPLES) -> float:
+    """F(ω̂, θ̂) on fresh samples from P and Q_θ̂ with the trained critic."""
+    with torch.no_grad():
+        real = trainer.data.sample(samples, trainer.device)
+        fake = trainer.generator(sample_latent(trainer.generator, samples, trainer.device))
+        return float(variational_bound(trainer.divergence, trainer.critic(real), trainer.critic(fake)))
+
+
+def fit_one(
+    mixture: GaussianMixture,
+    divergence_name: str,
+    config: TrainConfig,
+    recorder: SnapshotRecorder | None = None,
+    run_dir: Path | None = None,
+) -> FitRow:
+    """Train Q_θ under one divergence and compare it with the exact best fit; ``recorder`` takes snapshots of the
+    training dynamics; ``run_dir`` (a prepared run folder) receives the metrics and the final checkpoint."""
+    trainer, seconds = _train(mixture, divergence_name, config, recorder, run_dir)
+    return _fit_row(trainer, mixture, config, seconds)
+
+
+def _train(
+    mixture: GaussianMixture,
+    divergence_name: str,
+    config: TrainConfig,
+    recorder: SnapshotRecorder | None,
+    run_dir: Path | None,
+) -> tuple[Trainer, float]:
+    """The trained Trainer of one fit and its training time in seconds."""
+    generator, critic = build_models(RunConfig(model=MODEL, data_shape=[mixture.dim]))
+    trainer = Trainer(generator, critic, mixture, get_divergence(divergence_name), config, run_dir=run_dir)
+    seed_everything(config.seed)  # the minibatches drawn do not depend on the networks' initialisation
+    if recorder is not None:
+        recorder.attach(trainer)
+    start = time.perf_counter()
+    trainer.train()
+    return trainer, time.perf_counter() - start
+
+
+def _fit_row(trainer: Trainer, mixture: GaussianMixture, config: TrainConfig, seconds: float) -> FitRow:
+    """The fitted (μ̂, σ̂) and F(ω̂, θ̂) against the exact best fit θ* and the exact divergences."""
+    divergence, generator = trainer.divergence, trainer.generator
+    mu_hat, sigma_hat = generator.mu.item(), generator.sigma.item()
+    grid = make_grid(*DEFAULT_GRID)
+    mu_star, sigma_star, divergence_star = best_gaussian_fit(
+        divergence, mixture.log_prob, (float(mixture.mean()), float(mixture.std())), grid
+    )
+    divergence_at_hat = f_divergence_1d(divergence, mixture.log_prob, gaussian_log_density(mu_hat, sigma_hat), grid)
+    return FitRow(
+        divergence.name,
+        estimate_bound(trainer),
+        divergence_star,
+        divergence_at_hat,
+        mu_hat,
+        mu_star,
+        sigma_hat,
+        sigma_star,
+        config.seed,
+        config.steps,
+        seconds,
+    )
+
+
+def format_table(rows: list[FitRow]) -> str:
+    """Table 3 as Markdown."""
+    header = "| divergence | F(ω̂, θ̂) | D_f(P‖Q_θ*) | D_f(P‖Q_θ̂) | μ̂ | μ* | σ̂ | σ* |"
+    lines = [header, "|" + "---|" * 8]
+    for row in rows:
+        values = [getattr(row, name) for name in COLUMNS[1:]]
+        lines.append(f"| {row.divergence} | " + " | ".join(f"{value:.4f}" for value in values) + " |")
+    return "\n".join(lines)
+
+
+def plot_fits(mixture: GaussianMixture, rows: list[FitRow], path: Path) -> None:
+    """One panel per divergence: p, q_θ̂ and q_θ*."""
+    x = torch.linspace(-5.0, 7.0, 1201, dtype=torch.float64)
+    density_p = torch.exp(mixture.log_prob(x))
+    columns = min(len(rows), 3)
+    lines = (len(rows) + columns - 1) // columns
+    figure, axes = plt.subplots(lines, columns, figsize=(4.2 * columns, 3.2 * lines), squeeze=False)
+    for axis, row in zip(axes.flat, rows, strict=False):
+        axis.plot(x, density_p, color="black", label="p (mixture)")
+        axis.plot(x, torch.exp(gaussian_log_density(row.mu_hat, row.sigma_hat)(x)), label="q_θ̂ (learned)")
+        axis.plot(x, torch.exp(gaussian_log_density(row.mu_star, row.sigma_star)(x)), "--", label="q_θ* (best fit)")
+        axis.set_title(f"{row.divergence}: F = {row.objective_hat:.3f}, D_f(θ̂) = {row.divergence_at_hat:.3f}")
+        axis.set_xlabel("x")
+    for axis in list(axes.flat)[len(rows) :]:
+        axis.axis("off")
+    axes.flat[0].legend(fontsize=8)
+    save_figure(figure, path)
+
+
+def write_outputs(mixture: GaussianMixture, rows: list[FitRow], out: Path) -> None:
+    """table.md, table.json and fits.png in ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "table.md").write_text(format_table(rows) + "\n")
+    write_json(out / "table.json", [asdict(row) for row in rows])
+    plot_fits(mixture, rows, out / "fits.png")
+
+
+def fit_into_run(spec: str, divergence_name: str, config: TrainConfig, recorder: SnapshotRecorder, out: Path) -> FitRow:
+    """:func:`fit_one` of the mixture ``spec`` (``w:mean:std,...``) kept as a run folder ``out`` that ``fgan
+    report`` and ``fgan sample`` open: config.json, metrics, checkpoint, plots, and the row as score.json. The plots
+    are drawn after the row is measured, so the row is that of :func:`fit_one`."""
+    mixture = parse_mixture(spec)
+    run = RunConfig(
+        data=f"mixture:{spec}",
+        divergence=get_divergence(divergence_name).name,
+        model=MODEL.resolved(f"mixture:{spec}"),
+        train=config,
+        data_shape=[mixture.dim],
+    )
+    prepare_run_dir(out, force=True)
+    write_json(out / CONFIG_FILE, run.to_dict())
+    trainer, seconds = _train(mixture, divergence_name, config, recorder, out)
+    row = _fit_row(trainer, mixture, config, seconds)
+    write_json(out / SCORE_FILE, asdict(row))
+    plot_vector_run(trainer, f"{row.divergence} on the mixture, {trainer.step} steps")
+    return row
+
+
+@dataclass
+class Table3Options:
+    """The options of ``fgan reproduce gaussian-mixture``; ``train`` is the training of every fit."""
+
+    divergences: tuple[str, ...] = option(
+        PAPER_DIVERGENCES,
+        help="divergences to fit; 'all' for every one",
+        flag="divergence",
+        metavar="NAME",
+    )
+    mixture: str = option(PAPER_MIXTURE, help="P as w:mean:std,...")
+    snapshots: int = option(
+        6, help="K snapshots of the training dynamics per divergence (dynamics/NAME/dynamics.png and .gif)", low=1
+    )
+    force: bool = option(False, help="overwrite an output folder that holds results")
+    train: TrainConfig = field(default_factory=default_config)
+
+
+class Table3Mixture(Experiment[Table3Options, FitRow]):
+    """Section 4.1, Table 3: a Gaussian fitted to a 1-D mixture under each divergence."""
+
+    name = "gaussian-mixture"
+    summary = "Section 4.1, Table 3: a Gaussian fitted to a mixture"
+    Options = Table3Options
+
+    def run(
+        self, options: Table3Options, out: Path | None = None, progress: Progress | None = None
+    ) -> ExperimentResult[FitRow]:
+        """Fit every divergence (``all``: every example divergence) into ``out/runs/NAME``, with the snapshots of
+        its dynamics in ``out/dynamics/NAME``; then table.md, table.json and fits.png."""
+        check_options(options)
+        say = progress or quiet
+        names = list(EXAMPLE_DIVERGENCES) if "all" in options.divergences else list(options.divergences)
+        divergences = [get_divergence(name).name for name in names]
+        mixture = parse_mixture(options.mixture)
+        if mixture.dim != 1:
+            raise UsageError("the mixture must be one-dimensional")
+        config = options.train
+        config.validate()
+        SnapshotRecorder(options.snapshots, config.steps)  # a bad count is refused before any output is written
+        settings = {"mixture": options.mixture, "divergences": divergences, "train": asdict(config)}
+        out = open_experiment_folder(self.name, out, settings, force=options.force)
+        rows = []
+        for index, name in enumerate(divergences, start=1):
+            say(f"[{index}/{len(divergences)}] {name}: {config.steps} steps")
+            recorder = SnapshotRecorder(options.snapshots, config.steps)
+            rows.append(fit_into_run(options.mixture, name, config, recorder, out / "runs" / name))
+            write_snapshots(recorder.snapshots, out / "dynamics" / name, name)
+        write_outputs(mixture, rows, out)
+        return ExperimentResult(rows, out)
+
+    def format(self, result: ExperimentResult[FitRow]) -> str:
+        files = written(result.out, "table.md", "table.json", "fits.png", "runs/NAME", "dynamics/NAME/dynamics.png")
+        return f"{format_table(result.rows)}\n\n{files} and .gif"
