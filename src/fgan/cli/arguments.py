@@ -5,8 +5,8 @@ A field ``batch_size: int = option(256, help="minibatch size", low=1)`` becomes 
 >= 1) and the TOML key ``batch_size`` or ``batch-size``; the type comes from the annotation: ``int``, ``float``,
 ``str``, ``Path``, ``X | None``, ``Literal[...]`` (the choices), ``bool`` (a flag), ``tuple[float, float]`` (two
 values: ``--betas 0.5 0.999``), ``list[X]`` and ``tuple[X, ...]`` (one or more values, the flag repeatable).
-Generated options have no argparse default, so the parsed namespace holds exactly the options the user gave (``args.given``); the defaults
-are filled in afterwards from the config instances the command was built with.
+Generated options have no argparse default, so the parsed namespace holds exactly the options the user gave
+(``args.given``); the defaults are filled in afterwards from the config instances the command was built with.
 """
 
 from __future__ import annotations
