@@ -163,8 +163,10 @@ def brute_force_supremum(
 
     Only f is used, never f* or its domain.
     """
-    u = torch.cat([-BRUTE_U.flip(0), f64([0.0]), BRUTE_U]) if divergence.f_domain_low < 0 else torch.cat(
-        [f64([0.0]), BRUTE_U]
+    u = (
+        torch.cat([-BRUTE_U.flip(0), f64([0.0]), BRUTE_U])
+        if divergence.f_domain_low < 0
+        else torch.cat([f64([0.0]), BRUTE_U])
     )
 
     def objective(points: torch.Tensor) -> torch.Tensor:
@@ -283,6 +285,7 @@ def reference_activation_and_conjugate(divergence: Divergence) -> tuple[Callable
         a = mp.mpf(divergence.alpha)
         below_one = a < 1
         return (lambda v: 1 / (1 - a) - _mp_softplus(-v) if below_one else v), lambda t: _alpha_conjugate(a, t)
+
     def one_minus_exp(v: mp.mpf) -> mp.mpf:
         return 1 - mp.exp(-v)
 

@@ -251,8 +251,6 @@ def test_any_valid_expression_gives_a_divergence_or_a_value_error(text: str) -> 
     assert not torch.isnan(divergence.conjugate(t)).any()
 
 
-
-
 # --- get_divergence("f:EXPR") --------------------------------------------------------------------------------------
 
 

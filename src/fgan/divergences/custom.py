@@ -30,6 +30,7 @@ from fgan.errors import UsageError
 _INF = math.inf
 _F64 = torch.float64
 
+
 class CustomDivergence(Divergence):
     r"""An f-divergence from a user-given convex f with f(1) = 0; conjugate, domain and activation are derived.
 

@@ -38,7 +38,6 @@ MAX_EXPRESSION_CHARS = 200
 MAX_EXPRESSION_NODES = 100
 
 
-
 _BINARY: dict[type[ast.operator], Callable[[Tensor, Tensor], Tensor]] = {
     ast.Add: torch.add,
     ast.Sub: torch.sub,
