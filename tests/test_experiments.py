@@ -9,7 +9,7 @@ from dataclasses import fields, is_dataclass, replace
 import numpy as np
 import pytest
 
-from fgan.cli import _option_actions, build_parser, main
+from fgan.cli import build, main
 from fgan.data import parse_mixture
 from fgan.errors import UsageError
 from fgan.experiments import EXPERIMENTS
@@ -33,9 +33,9 @@ def test_every_option_is_a_declared_field_with_a_flag(name: str) -> None:
     nested = [f.name for f in fields(defaults) if f.name not in declared]
     assert all(is_dataclass(getattr(defaults, field)) for field in nested), nested  # a config, such as TrainConfig
     assert all(spec.help for _, spec in option_fields(options_class))
-    flags = _option_actions(build_parser().command_parsers[("reproduce", name)])
+    options = build()[1][f"reproduce {name}"].options
     for f, spec in option_fields(options_class):
-        assert (spec.flag or f.name).replace("-", "_") in flags, f.name
+        assert options[f.name].flag == "--" + (spec.flag or f.name.replace("_", "-")), f.name
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import ast
 import pytest
 
 from fgan import bench, profiles
-from fgan.experiments import gaussian_mixture, mnist, modes
+from fgan.experiments import mode_coverage, table3_mixture, table4_images
 from fgan.profiles import PROFILES, profile
 from fgan.runner import RunConfig
 from fgan.training import TrainConfig
@@ -41,9 +41,9 @@ def test_the_api_profile_is_train_configs_own_defaults() -> None:
     ("name", "made"),
     [
         ("synthetic", lambda: RunConfig().train),
-        ("table3", lambda: gaussian_mixture.default_config()),
-        ("table4", lambda: mnist.default_config()),
-        ("modes", lambda: modes.default_config()),
+        ("table3", lambda: table3_mixture.default_config()),
+        ("table4", lambda: table4_images.default_config()),
+        ("modes", lambda: mode_coverage.default_config()),
         ("bench", lambda: bench.SETUPS["mnist-mlp"].train),
     ],
 )
