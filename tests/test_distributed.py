@@ -96,6 +96,13 @@ def test_every_update_path_keeps_the_ranks_identical_and_matches_one_process(tmp
             torch.testing.assert_close(rank0[name], single[name], rtol=1e-5, atol=1e-5, msg=name)
 
 
+def test_a_gloo_thread_may_take_the_gil_while_a_rank_exits(tmp_path) -> None:
+    """The process group is freed before interpreter shutdown, though the trainer's DistributedDataParallel wrappers
+    (a cycle) and torch.distributed.nn's default arguments outlive destroy_process_group: a gloo thread that runs
+    Python while rank 1 exits then finishes. Freed during the shutdown, the group aborted the rank (SIGABRT)."""
+    launch([str(TESTS / "distributed_teardown_worker.py")], 2, tmp_path)
+
+
 def test_the_global_batch_must_split_evenly(tmp_path) -> None:
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", "-m", "fgan"]
     result = subprocess.run(

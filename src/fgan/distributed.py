@@ -9,10 +9,21 @@ the gradients of every backward pass across the processes.
 Sharding: every process draws the same *global* minibatch (the random generators are seeded alike) and keeps its
 own slice (:func:`shard`), so N processes with ``--batch-size B`` take the same steps as one process with batch B,
 up to the order of floating-point sums, and a checkpoint resumes under any number of processes.
+
+Teardown: the process group must be freed, and its gloo threads joined, before interpreter shutdown. Freed by the
+garbage collection of the shutdown instead, a gloo thread that then takes the GIL (to run a completion callback or
+free a tensor Python also held) is ended inside C++ code and the rank aborts: ``terminate called without an active
+exception``. Two things outlive :func:`shutdown`'s ``destroy_process_group``: the trainer's DistributedDataParallel
+wrappers (a reference cycle, unreachable once ``fgan train`` returns) and torch functions whose default argument
+``group=group.WORLD`` is evaluated at import (``torch.distributed.nn``, imported with torch._dynamo by the first
+optimiser, after the group exists). :func:`init_from_environment` imports those first and frees the group at exit.
 """
 
 from __future__ import annotations
 
+import atexit
+import gc
+import importlib
 import os
 
 import torch
@@ -40,7 +51,18 @@ def init_from_environment(device: str = "auto") -> None:
     use_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
     if use_cuda:
         torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
+    importlib.import_module("torch.distributed.nn")  # binds its group=group.WORLD defaults to None, not the group
     dist.init_process_group(backend="nccl" if use_cuda else "gloo")
+    atexit.register(_free_process_group, [dist.group.WORLD])
+
+
+def _free_process_group(held: list[dist.ProcessGroup]) -> None:
+    """Free the process group at exit, before interpreter shutdown (see the module): collect the trainer's
+    DistributedDataParallel wrappers, then drop ``held``, now the last reference. Its release runs the group's
+    destructor with the GIL released; the last reference dropped by the wrappers' reducer would join the gloo threads
+    holding the GIL, and a thread waiting for it would hang the exit."""
+    gc.collect()
+    held.clear()
 
 
 def shutdown(wait: bool = True) -> None:
