@@ -4,6 +4,7 @@ exit 1)."""
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import subprocess
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 import fgan
+import fgan.cli
 from fgan.cli import build, build_parser, main
 from fgan.cli import divergences as divergences_command
 from fgan.cli.arguments import Option
@@ -194,3 +196,13 @@ def test_config_json_records_only_the_options_that_ran(tmp_path) -> None:
     assert ring["model"]["generator_hidden"] == 128
     assert not {"image_size", "channels", "data_dir", "sample_every"} & set(ring)
     assert main(["sample", str(tmp_path / "images"), "--n", "4", "--out", str(tmp_path / "s.npy")]) == 0
+
+
+def test_the_command_line_is_small_modules_of_short_functions() -> None:
+    folder = Path(fgan.cli.__file__).parent
+    for path in folder.glob("*.py"):
+        text = path.read_text()
+        assert text.count("\n") <= 300, path.name
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef):
+                assert node.end_lineno - node.lineno < 60, f"{path.name}: {node.name}"
