@@ -100,7 +100,7 @@ class ModelConfig:
             return replace(self, model="mlp", latent_dim=self.latent_dim or 8)
         if self.model == "mlp":
             raise UsageError(f"model mlp is for synthetic data; for images use one of: {', '.join(IMAGE_MODELS)}")
-        model = self.model if self.model != "auto" else ("dcgan" if data.startswith("folder:") else "mnist-mlp")
+        model = self.model if self.model != "auto" else find_dataset(data).default_model
         return replace(self, model=model, latent_dim=self.latent_dim or 100)
 
 
