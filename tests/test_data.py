@@ -77,8 +77,8 @@ def test_weights_are_normalised() -> None:
         ([1.0], [math.inf], [1.0]),
     ],
 )
-def test_invalid_mixture_raises_value_error(weights: list[float], means: list[float], stds: list[float]) -> None:
-    with pytest.raises(ValueError):
+def test_invalid_mixture_is_a_usage_error(weights: list[float], means: list[float], stds: list[float]) -> None:
+    with pytest.raises(UsageError):
         GaussianMixture(weights, means, stds)
 
 
@@ -252,5 +252,5 @@ def test_tensor_sampler_draws_rows_of_the_tensor() -> None:
 
 @pytest.mark.parametrize("shape", [(5,), (2, 3, 4), (0, 2), ()])
 def test_tensor_sampler_rejects_bad_shapes(shape: tuple[int, ...]) -> None:
-    with pytest.raises(ValueError, match="shape"):
+    with pytest.raises(UsageError, match="shape"):
         TensorSampler(torch.zeros(shape))

@@ -86,7 +86,7 @@ def test_image_sampler_shapes_range_and_reproducibility() -> None:
     assert all(tuple(image.flatten().tolist()) in rows for image in batch)
     torch.manual_seed(1)
     assert torch.equal(sampler.sample(32, "cpu"), batch)
-    with pytest.raises(ValueError):
+    with pytest.raises(UsageError):
         ImageSampler(store.float())
 
 

@@ -224,10 +224,7 @@ def _draw_activation_panel(axis: Axes, divergence: Divergence, t_range: tuple[fl
 
 def _resolve(divergence: Divergence | str) -> Divergence:
     """The divergence, refusing unknown names and those without a closed-form conjugate (UsageError)."""
-    try:
-        resolved = get_divergence(divergence)
-    except ValueError as err:
-        raise UsageError(str(err)) from None
+    resolved = get_divergence(divergence)
     if isinstance(resolved, CustomDivergence):
         raise UsageError(
             f"divergence {resolved.name} has no closed-form conjugate to draw; its f* is solved numerically "

@@ -46,11 +46,11 @@ class GaussianMixture:
         if means.ndim == 1:
             means = means[:, None]
         if not (weights.ndim == 1 and len(weights) == len(means) == len(stds) and len(weights) > 0):
-            raise ValueError("a mixture needs as many weights, means and stds, at least one of each")
+            raise UsageError("a mixture needs as many weights, means and stds, at least one of each")
         if not (torch.isfinite(weights).all() and torch.isfinite(means).all() and torch.isfinite(stds).all()):
-            raise ValueError("mixture weights, means and stds must be finite")
+            raise UsageError("mixture weights, means and stds must be finite")
         if (weights <= 0).any() or (stds <= 0).any():
-            raise ValueError("mixture weights and stds must be positive")
+            raise UsageError("mixture weights and stds must be positive")
         weights = weights / weights.max()  # no overflow in the sum, even for weights near the largest float
         self.weights = weights / weights.sum()
         self.means = means
@@ -113,7 +113,7 @@ def parse_mixture(spec: str) -> GaussianMixture:
     weights, means, stds = zip(*components, strict=True)
     try:
         return GaussianMixture(list(weights), list(means), list(stds))
-    except ValueError as err:
+    except UsageError as err:
         raise UsageError(f"malformed mixture {spec!r}: {err}") from None
 
 
@@ -136,7 +136,7 @@ class TensorSampler:
 
     def __init__(self, samples: Tensor) -> None:
         if samples.ndim != 2 or len(samples) == 0:
-            raise ValueError(f"samples must have shape (n, dim) with n > 0, got {tuple(samples.shape)}")
+            raise UsageError(f"samples must have shape (n, dim) with n > 0, got {tuple(samples.shape)}")
         self.samples = samples
         self.dim = samples.shape[1]
 

@@ -96,7 +96,7 @@ class ImageSampler:
     def __init__(self, images: Tensor) -> None:
         if images.dtype != torch.uint8 or images.ndim != 4 or len(images) == 0:
             shape = tuple(images.shape)
-            raise ValueError(f"images must be uint8 of shape (n, C, H, W) with n > 0, got {images.dtype} {shape}")
+            raise UsageError(f"images must be uint8 of shape (n, C, H, W) with n > 0, got {images.dtype} {shape}")
         self.images = images
         self.shape: tuple[int, int, int] = tuple(images.shape[1:])
         self.dim = images[0].numel()

@@ -14,6 +14,7 @@ from torch import Tensor
 from torch.testing import assert_close
 
 from fgan.divergences import CustomDivergence, Divergence, get_divergence, list_divergences, parse_f_expression
+from fgan.errors import UsageError
 
 BUILTINS = [
     "kl",
@@ -197,21 +198,21 @@ def test_docstring_and_repr() -> None:
 
 
 def test_non_convex_f_is_refused() -> None:
-    with pytest.raises(ValueError, match=r"not convex near u = "):
+    with pytest.raises(UsageError, match=r"not convex near u = "):
         CustomDivergence(lambda u: -((u - 1.0) ** 2))
-    with pytest.raises(ValueError, match="not convex"):
+    with pytest.raises(UsageError, match="not convex"):
         CustomDivergence(lambda u: torch.log(u) ** 2)  # convex only below u = e
 
 
 def test_f_not_vanishing_at_one_is_refused() -> None:
-    with pytest.raises(ValueError, match=r"f\(1\) = 1"):
+    with pytest.raises(UsageError, match=r"f\(1\) = 1"):
         CustomDivergence(lambda u: u * torch.log(u) + 1.0)
 
 
 def test_non_finite_f_is_refused() -> None:
-    with pytest.raises(ValueError, match=r"not finite at u = "):
+    with pytest.raises(UsageError, match=r"not finite at u = "):
         CustomDivergence(lambda u: torch.exp(u) - math.e)  # overflows at u = 1e6
-    with pytest.raises(ValueError, match="not finite"):
+    with pytest.raises(UsageError, match="not finite"):
         CustomDivergence(lambda u: torch.where(u > 1e3, torch.full_like(u, math.nan), (u - 1.0) ** 2))
 
 
@@ -243,7 +244,7 @@ _EXPRESSIONS = st.recursive(
 def test_any_valid_expression_gives_a_divergence_or_a_value_error(text: str) -> None:
     try:
         divergence = get_divergence(f"f:{text}")
-    except ValueError as err:
+    except UsageError as err:
         assert "valid forms:" in str(err)
         return
     assert isinstance(divergence, CustomDivergence)
@@ -267,13 +268,13 @@ def test_get_divergence_with_expression_end_to_end() -> None:
 
 
 def test_get_divergence_with_bad_expression_lists_the_valid_forms() -> None:
-    with pytest.raises(ValueError, match=r"f\(1\).*valid forms: tv, kl, reverse-kl.*f:EXPR"):
+    with pytest.raises(UsageError, match=r"f\(1\).*valid forms: tv, kl, reverse-kl.*f:EXPR"):
         get_divergence("f:u*log(u)+1")
-    with pytest.raises(ValueError, match=r"not convex.*valid forms: tv, kl"):
+    with pytest.raises(UsageError, match=r"not convex.*valid forms: tv, kl"):
         get_divergence("f:-(u-1)**2")
-    with pytest.raises(ValueError, match="valid forms: tv, kl"):
+    with pytest.raises(UsageError, match="valid forms: tv, kl"):
         get_divergence("f:__import__('os')")
-    with pytest.raises(ValueError, match="valid forms: tv, kl"):
+    with pytest.raises(UsageError, match="valid forms: tv, kl"):
         get_divergence("f:")
 
 

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from torch.testing import assert_close
 
 from fgan.divergences import get_divergence, parse_f_expression
+from fgan.errors import UsageError
 
 
 def f64(values) -> torch.Tensor:
@@ -81,7 +82,7 @@ def test_parsed_expression_functions_and_constants() -> None:
     ],
 )
 def test_parser_refuses_everything_else(text: str) -> None:
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(UsageError) as info:
         parse_f_expression(text)
     assert "\n" not in str(info.value)
 
@@ -102,22 +103,22 @@ def test_parser_never_evaluates_code(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(builtins, "eval", forbidden)
     monkeypatch.setattr(builtins, "exec", forbidden)
     for payload in ("open('pwned','w')", "open('pwned','w').write('x')", "u + open('pwned','w').close()"):
-        with pytest.raises(ValueError):
+        with pytest.raises(UsageError):
             parse_f_expression(payload)
-        with pytest.raises(ValueError):
+        with pytest.raises(UsageError):
             get_divergence(f"f:{payload}")
     assert parse_f_expression("u*log(u)")(f64(1.0)).item() == 0.0
     assert not (tmp_path / "pwned").exists()
 
 
 def test_refusal_names_what_is_not_allowed() -> None:
-    with pytest.raises(ValueError, match="attribute access"):
+    with pytest.raises(UsageError, match="attribute access"):
         parse_f_expression("u.real")
-    with pytest.raises(ValueError, match="'open'"):
+    with pytest.raises(UsageError, match="'open'"):
         parse_f_expression("open('f')")
-    with pytest.raises(ValueError, match="'x'"):
+    with pytest.raises(UsageError, match="'x'"):
         parse_f_expression("x*2")
-    with pytest.raises(ValueError, match="at most 200"):
+    with pytest.raises(UsageError, match="at most 200"):
         parse_f_expression("u" * 500)
 
 
@@ -126,7 +127,7 @@ def test_refusal_names_what_is_not_allowed() -> None:
 def test_any_text_parses_or_raises_value_error(text: str) -> None:
     try:
         f = parse_f_expression(text)
-    except ValueError:
+    except UsageError:
         return
     value = f(torch.logspace(-2, 2, 5, dtype=torch.float64))
     assert value.shape == (5,)

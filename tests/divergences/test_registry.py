@@ -53,7 +53,7 @@ def test_parametric_names_are_canonical() -> None:
     ],
 )
 def test_bad_names_raise_value_error_listing_valid_forms(bad: str) -> None:
-    with pytest.raises(ValueError, match="valid forms: tv, kl, reverse-kl"):
+    with pytest.raises(UsageError, match="valid forms: tv, kl, reverse-kl"):
         get_divergence(bad)
 
 
@@ -61,7 +61,7 @@ def test_bad_names_raise_value_error_listing_valid_forms(bad: str) -> None:
 def test_any_name_gives_a_divergence_or_a_value_error(name: str) -> None:
     try:
         divergence = get_divergence(name)
-    except ValueError:
+    except UsageError:
         return
     assert isinstance(divergence, Divergence)
 
@@ -92,7 +92,7 @@ def test_register_custom_divergence() -> None:
     register_divergence("half-kl-test", HalfKL)
     assert isinstance(get_divergence("half-kl-test"), HalfKL)
     assert "half-kl-test" in list_divergences()
-    with pytest.raises(ValueError):
+    with pytest.raises(UsageError):
         register_divergence("kl", HalfKL)
     assert list_divergences()[-1] == "half-kl-test"  # registered names come after the built-in ones
     assert describe_divergences()[-1]["name"] == "half-kl-test"  # a registered class is described too

@@ -10,8 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from fgan.divergences import Divergence, get_divergence
-from fgan.errors import UsageError
+from fgan.divergences import get_divergence
 from fgan.options import option, option_fields
 from fgan.training import TrainConfig
 
@@ -47,20 +46,9 @@ def note(message: str) -> None:
     print(f"fgan: {message}", file=sys.stderr, flush=True)
 
 
-def user_divergence(name: str) -> Divergence:
-    """The divergence the user named; an unknown or malformed name is a UsageError (:func:`get_divergence` raises
-    a ValueError for it)."""
-    try:
-        return get_divergence(name)
-    except UsageError:
-        raise
-    except ValueError as err:
-        raise UsageError(str(err)) from None
-
-
 def divergence_names(names: Iterable[str]) -> list[str]:
-    """The canonical names of the divergences the user named (see :func:`user_divergence`)."""
-    return [user_divergence(name).name for name in names]
+    """The canonical names of the divergences the user named (an unknown or malformed one is a UsageError)."""
+    return [get_divergence(name).name for name in names]
 
 
 def default_out(kind: str) -> Path:

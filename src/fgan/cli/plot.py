@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fgan.cli.arguments import Commands
-from fgan.cli.common import user_divergence
 from fgan.conjugate_plot import figure_gap, plot_conjugate
+from fgan.divergences import get_divergence
 from fgan.options import option
 
 
@@ -32,7 +32,7 @@ def register(commands: Commands) -> None:
 
 
 def cmd_plot_conjugate(args: argparse.Namespace) -> None:
-    divergence = user_divergence(args.divergence)
+    divergence = get_divergence(args.divergence)
     path = plot_conjugate(divergence, args.out, lines=args.lines)
     gap = figure_gap(divergence)
     print(

@@ -196,6 +196,6 @@ def get_divergence(name: str | Divergence) -> Divergence:
     if isinstance(entry, ParametricEntry) and sep:
         try:
             return entry.factory(text)
-        except ValueError as err:
+        except UsageError as err:  # a factory refuses its parameter text with a UsageError
             raise UsageError(f"divergence {name!r}: {err}; valid forms: {valid}") from None
     raise UsageError(f"unknown divergence {name!r}; valid forms: {valid}")

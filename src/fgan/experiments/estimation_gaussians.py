@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from fgan.divergences import get_divergence
+from fgan.errors import UsageError
 from fgan.estimation import EstimateConfig, estimate_divergence
 from fgan.experiments.protocol import Experiment, ExperimentResult, Progress
 from fgan.gaussians import GAUSSIAN_CLOSED_FORMS, Gaussian, gaussian_divergence
@@ -46,7 +47,7 @@ def gaussian_pair(kind: str, dim: int, seed: int = 0) -> tuple[Gaussian, Gaussia
         return p, Gaussian(0.6 * direction, basis @ np.diag(eigenvalues) @ basis.T)
     if kind == "far":
         return p, Gaussian(1.4 * direction, np.eye(dim))
-    raise ValueError(f"unknown pair {kind!r}; valid: {', '.join(PAIRS)}")
+    raise UsageError(f"unknown pair {kind!r}; valid: {', '.join(PAIRS)}")
 
 
 def true_divergence(name: str, p: Gaussian, q: Gaussian, seed: int = 0) -> tuple[float, float]:

@@ -21,7 +21,7 @@ from torch import Tensor, nn
 from fgan.data import GaussianMixture
 from fgan.datasets import synthetic_mixture
 from fgan.divergences import get_divergence
-from fgan.errors import UsageError, require
+from fgan.errors import require
 from fgan.experiments.protocol import Experiment, ExperimentResult, Progress, open_experiment_folder, written
 from fgan.modes import DEFAULT_SIGMAS, mode_coverage
 from fgan.options import check_options, option
@@ -93,10 +93,7 @@ def check_names(datasets: Sequence[str], divergences: Sequence[str]) -> list[str
             *((name in DATASETS, f"unknown data set {name!r}; valid: {', '.join(DATASETS)}") for name in datasets),
         ]
     )
-    try:
-        return [get_divergence(name).name for name in divergences]
-    except ValueError as err:
-        raise UsageError(str(err)) from None
+    return [get_divergence(name).name for name in divergences]
 
 
 def build_default_models(dataset: str, dim: int) -> tuple[nn.Module, nn.Module]:
