@@ -18,7 +18,7 @@ import torch
 from fgan.data import ring
 from fgan.errors import UsageError
 from fgan.models import MLPCritic, MLPGenerator
-from fgan.runner import load_generator, resume_run
+from fgan.runner import RunConfig, load_generator, resume_run, train_run
 from fgan.runs import load_checkpoint, load_latest_checkpoint, prepare_run_dir, read_metrics
 from fgan.training import TrainConfig, Trainer, seed_everything
 
@@ -222,3 +222,13 @@ def test_resume_of_a_folder_without_a_run_is_a_one_line_error(tmp_path, capsys) 
     (tmp_path / "empty" / "config.json").write_text("{not json")
     assert main(["train", "--resume", str(tmp_path / "empty")]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_resume_run_changes_only_resumable_options(tmp_path) -> None:
+    """What a resumed run may change comes from the options' declarations, not from a list in resume_run."""
+    run = tmp_path / "run"
+    train_run(RunConfig(data="ring", train=TrainConfig(steps=4, batch_size=16, quiet=True, device="cpu")), run)
+    with pytest.raises(UsageError, match="cannot change: batch_size"):
+        resume_run(run, batch_size=32)
+    trainer = resume_run(run, steps=6, logger="none", device=None)
+    assert trainer.step == 6 and trainer.config.batch_size == 16

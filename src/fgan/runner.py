@@ -38,7 +38,7 @@ from fgan.grids import save_image_grid
 from fgan.image_models import IMAGE_MODELS, build_image_models
 from fgan.loggers import LOGGERS, TensorBoardLogger, check_logger, open_logger
 from fgan.models import ACTIVATIONS, GENERATORS, MLPCritic, build_generator, sample_latent
-from fgan.options import applicable_options, check_options, option
+from fgan.options import applicable_options, check_options, option, option_fields
 from fgan.plotting import plot_samples, plot_training_curves
 from fgan.profiles import profile
 from fgan.runs import (
@@ -247,26 +247,27 @@ def _process_config(train: TrainConfig) -> TrainConfig:
     return train if distributed.is_main_process() else replace(train, quiet=True)
 
 
-def resume_run(
-    run_dir: str | Path,
-    steps: int | None = None,
-    quiet: bool | None = None,
-    device: str | None = None,
-    notify: Callable[[str], None] | None = None,
-    logger: str | None = None,
-) -> Trainer:
+def resume_run(run_dir: str | Path, notify: Callable[[str], None] | None = None, **changes: Any) -> Trainer:
     """Continue a run from its newest checkpoint that loads, with its saved config.
 
-    ``steps`` moves the run's target (a linear learning-rate schedule stretches to the new target); ``quiet``,
-    ``device`` and ``logger`` replace the saved ones. Metrics of steps after the checkpoint are dropped, as they
-    will be run again. On the CPU a resumed run on in-memory data ends with the same parameters, bit for bit, as
-    one never interrupted (an image folder is streamed by worker processes, whose order is not restored).
+    ``changes`` replace saved options that are declared resumable (``option(..., resumable=True)`` on
+    :class:`~fgan.training.TrainConfig` or :class:`RunConfig`: ``steps``, ``quiet``, ``device``, ``logger``); a
+    value of None keeps the saved one. ``steps`` moves the run's target (a linear learning-rate schedule stretches to
+    the new target). Metrics of steps after the checkpoint are dropped, as they will be run again. On the CPU a
+    resumed run on in-memory data ends with the same parameters, bit for bit, as one never interrupted (an image
+    folder is streamed by worker processes, whose order is not restored).
+
+    Raises:
+        UsageError: for an option that cannot change on resume.
     """
     run_dir = Path(run_dir)
     config = _read_run_config(run_dir)
-    changes = {"steps": steps, "quiet": quiet, "device": device}
-    config.train = replace(config.train, **{key: value for key, value in changes.items() if value is not None})
-    config.logger = logger or config.logger
+    given = {name: value for name, value in changes.items() if value is not None}
+    config.train = replace(config.train, **_resumable_changes(config.train, given))
+    config = replace(config, **_resumable_changes(config, given))
+    unknown = sorted(set(given) - set(_resumable_fields(config.train)) - set(_resumable_fields(config)))
+    if unknown:
+        raise UsageError(f"a resumed run keeps its saved config; it cannot change: {', '.join(unknown)}")
     data, note = load_data(config)
     generator, critic = build_models(config)
     main = distributed.is_main_process()
@@ -286,6 +287,16 @@ def resume_run(
         write_json(run_dir / CONFIG_FILE, config.to_dict())
     _train_and_plot(trainer, config)
     return trainer
+
+
+def _resumable_fields(config: Any) -> list[str]:
+    """The options of a config dataclass that a resumed run may change."""
+    return [f.name for f, spec in option_fields(type(config)) if spec.resumable]
+
+
+def _resumable_changes(config: Any, given: dict[str, Any]) -> dict[str, Any]:
+    """The entries of ``given`` that are resumable options of ``config``."""
+    return {name: given[name] for name in _resumable_fields(config) if name in given}
 
 
 def _read_run_config(run_dir: Path) -> RunConfig:
