@@ -35,6 +35,7 @@ from fgan.images import ImageSampler
 from fgan.models import LocationScaleGenerator, MLPCritic, sample_latent
 from fgan.objectives import generator_loss
 from fgan.profiles import profile
+from fgan.step import Precision
 from fgan.training import PRECISIONS, TrainConfig, Trainer, resolve_device, seed_everything
 
 #: The divergence every configuration trains under (the paper's GAN objective, its Section 4.2).
@@ -178,7 +179,7 @@ def interleaved_ms(
     return {name: statistics.median(values) for name, values in times.items()}
 
 
-def matmul_peak_gflops(precision: str, device: torch.device, size: int = PEAK_SIZE, repeats: int = 10) -> float:
+def matmul_peak_gflops(precision: Precision, device: torch.device, size: int = PEAK_SIZE, repeats: int = 10) -> float:
     """GFLOP/s of a ``size`` x ``size`` matrix product in ``precision`` (fp32, bf16 or fp16), the median of
     ``repeats`` timings after a warm-up."""
     dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
@@ -221,7 +222,7 @@ def step_gflop(trainer: Trainer) -> float:
 
 def measure(
     setup: BenchSetup,
-    precision: str = "fp32",
+    precision: Precision = "fp32",
     batch_size: int | None = None,
     device: str = "cpu",
     steps: int = 20,
@@ -263,7 +264,7 @@ def measure(
 
 def run_bench(
     configs: Sequence[str],
-    precisions: Sequence[str],
+    precisions: Sequence[Precision],
     device: str = "cpu",
     steps: int = 20,
     rounds: int = 5,
@@ -294,7 +295,7 @@ def run_bench(
 
 def batch_sweep(
     config: str = "mnist-mlp",
-    precisions: Sequence[str] = ("fp32", "bf16"),
+    precisions: Sequence[Precision] = ("fp32", "bf16"),
     batches: Sequence[int] = SWEEP_BATCHES,
     device: str = "cpu",
     steps: int = 5,
@@ -339,9 +340,9 @@ def format_rows(rows: Sequence[BenchRow]) -> str:
 
 def plot_sweep(rows: Sequence[BenchRow], path: Path) -> None:
     """ms per step against the batch size (log-log), fgan in each precision and the float32 reference."""
-    from fgan.plotting import plt, save_figure
+    from fgan.plotting import save_figure, subplots
 
-    figure, axis = plt.subplots(figsize=(6, 4))
+    figure, axis = subplots(figsize=(6, 4))
     precisions = list(dict.fromkeys(row.precision for row in rows))
     for precision in precisions:
         chosen = [row for row in rows if row.precision == precision]

@@ -39,7 +39,9 @@ class GaussianMixture:
         stds: component standard deviations, shape ``(k,)``, positive.
     """
 
-    def __init__(self, weights: Tensor | list[float], means: Tensor | list, stds: Tensor | list[float]) -> None:
+    def __init__(
+        self, weights: Tensor | list[float], means: Tensor | list[float] | list[list[float]], stds: Tensor | list[float]
+    ) -> None:
         weights = torch.as_tensor(weights, dtype=torch.float64)
         means = torch.as_tensor(means, dtype=torch.float64)
         stds = torch.as_tensor(stds, dtype=torch.float64)
@@ -64,9 +66,8 @@ class GaussianMixture:
     def _parameters(self, device: torch.device, dtype: torch.dtype) -> tuple[Tensor, Tensor, Tensor]:
         key = (device, dtype)
         if key not in self._on_device:
-            self._on_device[key] = tuple(
-                t.to(device=device, dtype=dtype) for t in (self.weights, self.means, self.stds)
-            )
+            weights, means, stds = (t.to(device=device, dtype=dtype) for t in (self.weights, self.means, self.stds))
+            self._on_device[key] = (weights, means, stds)
         return self._on_device[key]
 
     def sample(self, n: int, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> Tensor:

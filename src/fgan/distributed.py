@@ -53,7 +53,9 @@ def init_from_environment(device: str = "auto") -> None:
         torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
     importlib.import_module("torch.distributed.nn")  # binds its group=group.WORLD defaults to None, not the group
     dist.init_process_group(backend="nccl" if use_cuda else "gloo")
-    atexit.register(_free_process_group, [dist.group.WORLD])
+    world = dist.group.WORLD
+    assert world is not None, "init_process_group returned without a default process group"
+    atexit.register(_free_process_group, [world])
 
 
 def _free_process_group(held: list[dist.ProcessGroup]) -> None:

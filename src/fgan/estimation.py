@@ -29,7 +29,7 @@ import math
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 import torch
@@ -44,7 +44,9 @@ from fgan.objectives import variational_bound
 from fgan.options import check_options, option
 from fgan.training import DEVICES, resolve_device, seed_everything
 
-CI_METHODS = ("normal", "bootstrap")
+#: ``EstimateConfig.ci``: the normal approximation, or bootstrap percentiles.
+CIMethod = Literal["normal", "bootstrap"]
+CI_METHODS: tuple[CIMethod, ...] = get_args(CIMethod)
 #: The fewest samples a split may hold.
 MIN_SPLIT = 10
 
@@ -70,9 +72,7 @@ class EstimateConfig:
     )
     eval_every: int = option(100, help="steps between validation bounds", low=1)
     patience: int = option(8, help="validation bounds without improvement before a critic stops", low=1)
-    ci: Literal["normal", "bootstrap"] = option(
-        "normal", help="interval: normal approximation or bootstrap", choices=CI_METHODS
-    )
+    ci: CIMethod = option("normal", help="interval: normal approximation or bootstrap", choices=CI_METHODS)
     level: float = option(0.95, help="confidence level", low=0, low_open=True, high=1, high_open=True)
     bootstrap_samples: int = option(1000, help="bootstrap resamples of the interval", low=10)
     seed: int = option(0, help="random seed")
@@ -110,11 +110,22 @@ class DivergenceEstimate:
         return values
 
     def critic_output(self, x: np.ndarray | Tensor) -> Tensor:
-        """The critics' mean raw output V(x) at points of the original (unstandardised) space, shape ``(n,)``."""
+        """The critics' mean raw output V(x) at points of the original (unstandardised) space, shape ``(n,)``.
+
+        Raises:
+            UsageError: for points of another dimension than the samples, or an estimate not made by
+                :func:`estimate_divergence` (without the standardisation of its samples).
+        """
+        shift, scale = self.shift, self.scale
+        if shift is None or scale is None:
+            raise UsageError(
+                "this estimate lacks the standardisation of its samples (shift, scale), which only "
+                "estimate_divergence sets"
+            )
         points = torch.as_tensor(as_samples(x, "points"))
-        if points.shape[1] != len(self.shift):
-            raise UsageError(f"points have dimension {points.shape[1]}, the samples had {len(self.shift)}")
-        standardised = (points.to(self.shift.device) - self.shift) / self.scale
+        if points.shape[1] != len(shift):
+            raise UsageError(f"points have dimension {points.shape[1]}, the samples had {len(shift)}")
+        standardised = (points.to(shift.device) - shift) / scale
         with torch.no_grad():
             return torch.stack([critic(standardised) for critic in self.critics]).mean(0).cpu()
 
@@ -174,6 +185,9 @@ def _interval(
 class ClampedCritic(nn.Module):
     """A trained critic whose output is clamped to ``[low, high]``."""
 
+    low: Tensor
+    high: Tensor
+
     def __init__(self, critic: nn.Module, low: Tensor, high: Tensor) -> None:
         super().__init__()
         self.critic = critic
@@ -186,8 +200,9 @@ class ClampedCritic(nn.Module):
 
 def _train_critic(
     divergence: Divergence, p_data: Tensor, q_data: Tensor, config: EstimateConfig, generator: np.random.Generator
-) -> tuple[nn.Module, int, list[dict[str, float]]]:
-    """A critic trained on most of ``p_data`` and ``q_data``, early-stopped on the rest; (critic, best step, curve)."""
+) -> tuple[ClampedCritic, ClampedCritic, int, list[dict[str, float]]]:
+    """A critic trained on most of ``p_data`` and ``q_data``, early-stopped on the rest: (the critic clamped to its
+    range on the training samples of P, the same critic clamped to its range on those of Q, best step, curve)."""
     device = p_data.device
     p_order, q_order = generator.permutation(len(p_data)), generator.permutation(len(q_data))
     p_cut, q_cut = round(len(p_data) * config.validation_fraction), round(len(q_data) * config.validation_fraction)
@@ -238,7 +253,8 @@ def estimate_divergence(
     divergence: Divergence | str,
     config: EstimateConfig | None = None,
 ) -> DivergenceEstimate:
-    """Estimate ``D_f(P||Q)`` from samples of P and Q (arrays of shape ``(n, d)``) with cross-fitted critics.
+    """Estimate ``D_f(P||Q)`` from samples of P and Q (arrays of shape ``(n, d)``) with cross-fitted critics: the
+    bound ``F = mean_P g_f(V(x)) - mean_Q f*(g_f(V(x)))`` over the held-out outputs of every fold's critic.
 
     Raises:
         UsageError: for mismatched dimensions, NaN or infinite rows, empty inputs, fewer samples than the folds
@@ -247,6 +263,36 @@ def estimate_divergence(
     config = config or EstimateConfig()
     config.validate()
     divergence = get_divergence(divergence)
+    p_array, q_array = _checked_sample_sets(p_samples, q_samples, config)
+    seed_everything(config.seed)
+    generator = np.random.default_rng(config.seed)
+    p_data, q_data, shift, scale = _standardised(p_array, q_array, resolve_device(config.device))
+    fit = _cross_fit(divergence, p_data, q_data, config, generator)
+    estimate = float(variational_bound(divergence, fit.real.double(), fit.fake.double()))
+    ci_low, ci_high = _interval(divergence, fit.real, fit.fake, config, generator)
+    return DivergenceEstimate(
+        divergence=divergence.name,
+        estimate=estimate,
+        ci_low=float(ci_low),
+        ci_high=float(ci_high),
+        ci_method=config.ci,
+        level=config.level,
+        n_p=len(p_array),
+        n_q=len(q_array),
+        folds=config.folds,
+        best_steps=fit.best_steps,
+        curve=fit.curve,
+        critics=fit.critics,
+        shift=shift,
+        scale=scale,
+    )
+
+
+def _checked_sample_sets(
+    p_samples: np.ndarray | Tensor, q_samples: np.ndarray | Tensor, config: EstimateConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Both sample sets as float32 arrays (:func:`as_samples`), of one dimension, each with at least
+    :data:`MIN_SPLIT` samples in its smallest split (a test fold, or a validation split of the other folds)."""
     p_array, q_array = as_samples(p_samples, "P"), as_samples(q_samples, "Q")
     if p_array.shape[1] != q_array.shape[1]:
         raise UsageError(f"P and Q differ in dimension: {p_array.shape[1]} and {q_array.shape[1]}")
@@ -257,17 +303,45 @@ def estimate_divergence(
             raise UsageError(
                 f"{name} has {len(array)} samples; {config.folds} folds with validation splits need at least {needed}"
             )
-    seed_everything(config.seed)
-    generator = np.random.default_rng(config.seed)
-    device = resolve_device(config.device)
+    return p_array, q_array
+
+
+def _standardised(
+    p_array: np.ndarray, q_array: np.ndarray, device: torch.device
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Both sample sets on ``device`` standardised jointly, ``(x - shift) / scale`` with ``shift`` and ``scale``
+    the mean and standard deviation of both sets together (1 for a constant feature); and ``shift``, ``scale``."""
     p_data, q_data = torch.from_numpy(p_array).to(device), torch.from_numpy(q_array).to(device)
     both = torch.cat([p_data, q_data])
     shift, scale = both.mean(0), both.std(0)
     scale = torch.where(scale > 0, scale, torch.ones_like(scale))
-    p_data, q_data = (p_data - shift) / scale, (q_data - shift) / scale
+    return (p_data - shift) / scale, (q_data - shift) / scale, shift, scale
+
+
+@dataclass
+class _CrossFit:
+    """The critics of the folds (each clamped to the range of its outputs on its training samples of both sets),
+    their best steps and validation curves (each point with its fold), and their outputs on the held-out samples of
+    P (``real``) and Q (``fake``), every sample once."""
+
+    critics: list[nn.Module]
+    best_steps: list[int]
+    curve: list[dict[str, float]]
+    real: Tensor
+    fake: Tensor
+
+
+def _cross_fit(
+    divergence: Divergence, p_data: Tensor, q_data: Tensor, config: EstimateConfig, generator: np.random.Generator
+) -> _CrossFit:
+    """Both sets cut into ``config.folds`` parts; for each part, a critic trained on the other parts and evaluated
+    on that part, its output on a sample of P (of Q) clamped to its range on the training samples of P (of Q)."""
     p_folds = np.array_split(generator.permutation(len(p_data)), config.folds)
     q_folds = np.array_split(generator.permutation(len(q_data)), config.folds)
-    critics, best_steps, curves, real_outputs, fake_outputs = [], [], [], [], []
+    critics: list[nn.Module] = []
+    best_steps: list[int] = []
+    curves: list[dict[str, float]] = []
+    real_outputs, fake_outputs = [], []
     for fold in range(config.folds):
         p_rest = np.concatenate([part for index, part in enumerate(p_folds) if index != fold])
         q_rest = np.concatenate([part for index, part in enumerate(q_folds) if index != fold])
@@ -279,25 +353,7 @@ def estimate_divergence(
         critics.append(ClampedCritic(for_p.critic, low, high))
         best_steps.append(best_step)
         curves.extend({"fold": fold, **point} for point in curve)
-    real, fake = torch.cat(real_outputs), torch.cat(fake_outputs)
-    estimate = float(variational_bound(divergence, real.double(), fake.double()))
-    ci_low, ci_high = _interval(divergence, real, fake, config, generator)
-    return DivergenceEstimate(
-        divergence=divergence.name,
-        estimate=estimate,
-        ci_low=float(ci_low),
-        ci_high=float(ci_high),
-        ci_method=config.ci,
-        level=config.level,
-        n_p=len(p_array),
-        n_q=len(q_array),
-        folds=config.folds,
-        best_steps=best_steps,
-        curve=curves,
-        critics=critics,
-        shift=shift,
-        scale=scale,
-    )
+    return _CrossFit(critics, best_steps, curves, torch.cat(real_outputs), torch.cat(fake_outputs))
 
 
 def load_samples(path: str | Path) -> np.ndarray:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
@@ -181,7 +182,7 @@ class DCGANCritic(nn.Module):
 
 
 def build_image_models(
-    name: str, image_shape: tuple[int, int, int], latent_dim: int | None = None
+    name: str, image_shape: Sequence[int], latent_dim: int | None = None
 ) -> tuple[nn.Module, nn.Module]:
     """The generator and critic ``name`` (one of :data:`IMAGE_MODELS`) for images of shape ``(C, H, W)``.
 
@@ -199,7 +200,8 @@ def build_image_models(
     latent_dim = 100 if latent_dim is None else latent_dim
     channels, height, width = image_shape
     if name == "mnist-mlp":
-        return MNISTGenerator(latent_dim, image_shape=image_shape), MNISTCritic(image_shape)
+        shape = (channels, height, width)
+        return MNISTGenerator(latent_dim, image_shape=shape), MNISTCritic(shape)
     if height != width or height not in DCGAN_SIZES:
         raise UsageError(
             f"{name} needs square images of 32, 64 or 96 pixels, got {height}x{width}; "

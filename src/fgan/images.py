@@ -86,6 +86,12 @@ def _check_image_size(image_size: object) -> int:
     return image_size
 
 
+def image_shape(images: Tensor) -> tuple[int, int, int]:
+    """``(C, H, W)`` of one image of the ``(n, C, H, W)`` tensor ``images``."""
+    channels, height, width = images.shape[1:]
+    return channels, height, width
+
+
 class ImageSampler:
     """Minibatches of float32 images in [0, 1] drawn uniformly with replacement from a uint8 ``(n, C, H, W)`` store.
 
@@ -98,7 +104,7 @@ class ImageSampler:
             shape = tuple(images.shape)
             raise UsageError(f"images must be uint8 of shape (n, C, H, W) with n > 0, got {images.dtype} {shape}")
         self.images = images
-        self.shape: tuple[int, int, int] = tuple(images.shape[1:])
+        self.shape = image_shape(images)
         self.dim = images[0].numel()
 
     def sample(self, n: int, device: torch.device | str = "cpu") -> Tensor:
@@ -130,7 +136,7 @@ class ImageData:
     @property
     def shape(self) -> tuple[int, int, int]:
         """``(C, H, W)`` of one image."""
-        return tuple(self.images.shape[1:])
+        return image_shape(self.images)
 
     @property
     def dim(self) -> int:
@@ -349,7 +355,7 @@ def download_dataset(
         path = root / filename
         if path.is_file() and _sha256(path) == expected:
             continue
-        failure = "no mirrors given"
+        failure: str | None = "no mirrors given"
         for mirror in mirrors:
             failure = _fetch(f"{mirror.rstrip('/')}/{filename}", path, expected, timeout)
             if failure is None:
@@ -426,7 +432,7 @@ def _load_image(path: Path, image_size: int, mode: str) -> Tensor:
     return tensor.unsqueeze(0) if tensor.ndim == 2 else tensor.permute(2, 0, 1).contiguous()
 
 
-class _FolderDataset(Dataset):
+class _FolderDataset(Dataset[tuple[Tensor, str]]):
     """The image files as uint8 tensors, read in DataLoader workers; a bad file gives zeros and its error message
     (never an exception, which the DataLoader would re-raise with a multi-line traceback)."""
 

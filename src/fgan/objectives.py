@@ -11,7 +11,7 @@ E_{Q_θ}[g_f(V_ω(x))].
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from torch import Tensor
 
@@ -19,7 +19,7 @@ from fgan.divergences import Divergence
 from fgan.errors import UsageError
 
 GeneratorObjective = Literal["minimax", "alternative"]
-GENERATOR_OBJECTIVES: tuple[str, ...] = ("minimax", "alternative")
+GENERATOR_OBJECTIVES: tuple[GeneratorObjective, ...] = get_args(GeneratorObjective)
 
 
 def variational_bound(divergence: Divergence, critic_real: Tensor, critic_fake: Tensor) -> Tensor:

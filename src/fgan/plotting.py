@@ -11,9 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-# TODO(lead): pyplot only closes the figures that bench.py and experiments/ still make with ``plt.subplots``;
-# once they call :func:`subplots`, drop this import, the ``plt.close`` below and their ``plt`` imports.
-import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 from torch import Tensor
@@ -35,10 +32,7 @@ def save_figure(figure: Figure, path: Path) -> None:
     """Lay out and write a figure atomically (creating the folder; the format from the suffix)."""
     path = Path(path)
     figure.tight_layout()
-    try:
-        atomic_write(path, lambda file: figure.savefig(file, format=path.suffix.lstrip(".").lower(), dpi=110))
-    finally:
-        plt.close(figure)
+    atomic_write(path, lambda file: figure.savefig(file, format=path.suffix.lstrip(".").lower(), dpi=110))
 
 
 def plot_training_curves(history: StepMetrics, path: Path, title: str = "") -> None:

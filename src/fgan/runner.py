@@ -194,8 +194,10 @@ def load_data(config: RunConfig, download: bool = False) -> tuple[Sampler, str |
 
 
 def build_models(config: RunConfig) -> tuple[nn.Module, nn.Module]:
-    """The generator and critic of a run whose ``model`` is resolved and ``data_shape`` known."""
-    model, shape = config.model, tuple(config.data_shape or ())
+    """The generator and critic of a run whose ``model`` is resolved (:meth:`ModelConfig.resolved`) and
+    ``data_shape`` known."""
+    model, shape = config.model, config.data_shape
+    assert model.latent_dim is not None and shape is not None, "the model is resolved and the data shape known"
     if model.model != "mlp":
         return build_image_models(model.model, shape, model.latent_dim)
     generator = build_generator(
@@ -236,7 +238,7 @@ def train_run(
     if note and notify is not None and main:
         notify(note)
     config.train = replace(trainer.config, quiet=config.train.quiet)
-    if main:
+    if run_dir is not None:  # the main process
         write_json(run_dir / CONFIG_FILE, config.to_dict())
     _train_and_plot(trainer, config, time_limit)
     return trainer
@@ -322,8 +324,19 @@ def save_grid(images: Tensor, path: Path) -> None:
     save_image_grid(images, path, scale=max(1, 64 // images.shape[-1]))
 
 
+def _run_folder(trainer: Trainer) -> Path:
+    """The run folder a trainer writes to.
+
+    Raises:
+        UsageError: for a trainer without one (``run_dir=None``: in memory, or a torchrun process other than rank 0).
+    """
+    if trainer.run_dir is None:
+        raise UsageError("this trainer has no run folder to write into (it was made with run_dir=None)")
+    return trainer.run_dir
+
+
 def _grid_path(trainer: Trainer) -> Path:
-    return trainer.run_dir / SAMPLES_DIR / f"step-{trainer.step:07d}.png"
+    return _run_folder(trainer) / SAMPLES_DIR / f"step-{trainer.step:07d}.png"
 
 
 def _write_grid(trainer: Trainer, images: Tensor, logger: TensorBoardLogger | None) -> None:
@@ -385,7 +398,7 @@ def _train_and_plot(trainer: Trainer, config: RunConfig, time_limit: float | Non
 def plot_vector_run(trainer: Trainer, title: str) -> None:
     """plots/training.png and plots/samples.png (generated samples over the data, and the density of 1-D data
     that has one) of a trained run on vectors with a run folder."""
-    plots, data = trainer.run_dir / PLOT_DIR, trainer.data
+    plots, data = _run_folder(trainer) / PLOT_DIR, trainer.data
     plot_training_curves(trainer.history, plots / "training.png", title=title)
     plot_samples(
         generate(trainer.generator, PLOT_SAMPLES),

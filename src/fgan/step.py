@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 import torch
 from torch import Tensor, nn
@@ -27,8 +27,14 @@ from fgan.critic_objective import (
 )
 from fgan.data import Sampler
 from fgan.models import sample_latent
-from fgan.objectives import generator_loss
+from fgan.objectives import GeneratorObjective, generator_loss
 
+#: ``TrainConfig.update``: Algorithm 1, or ``critic_steps`` critic updates then one generator update.
+UpdateRule = Literal["single-step", "alternating"]
+#: ``TrainConfig.optimizer``: the optimiser of both networks.
+OptimizerName = Literal["adam", "sgd"]
+#: ``TrainConfig.precision``: the networks' arithmetic (bf16 and fp16 under autocast, fp16 loss-scaled).
+Precision = Literal["fp32", "bf16", "fp16"]
 _AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 #: The per-step quantities of a :class:`StepRecord`, in the order of metrics.jsonl's keys after ``step``.
 METRIC_NAMES = ("bound", "critic_loss", "generator_loss", "critic_grad_norm", "generator_grad_norm")
@@ -70,13 +76,13 @@ class StepOptions(Protocol):
     @property
     def batch_size(self) -> int: ...
     @property
-    def update(self) -> str: ...
+    def update(self) -> UpdateRule: ...
     @property
     def critic_steps(self) -> int: ...
     @property
-    def generator_objective(self) -> str: ...
+    def generator_objective(self) -> GeneratorObjective: ...
     @property
-    def optimizer(self) -> str: ...
+    def optimizer(self) -> OptimizerName: ...
     @property
     def lr_generator(self) -> float: ...
     @property
@@ -86,12 +92,13 @@ class StepOptions(Protocol):
     @property
     def clip_grad_norm(self) -> float | None: ...
     @property
-    def precision(self) -> str: ...
+    def precision(self) -> Precision: ...
     @property
     def compile(self) -> bool: ...
 
 
-Update = tuple[str, torch.optim.Optimizer, list[nn.Parameter], tuple[Tensor, ...]]
+#: One player's update: its name, optimiser, parameters and their gradients.
+PlayerUpdate = tuple[str, torch.optim.Optimizer, list[nn.Parameter], tuple[Tensor, ...]]
 
 
 def make_optimizer(options: StepOptions, params: list[nn.Parameter], lr: float) -> torch.optim.Optimizer:
@@ -213,7 +220,7 @@ class StepEngine:
             {"generator_loss": loss_generator},
             [("generator", self.generator_optimizer, self.generator_params, generator_grads)],
         )
-        return StepRecord(**critic_values, **generator_values)
+        return StepRecord(**critic_values, **generator_values, second_pass=False)
 
     def _one_backward_pass(
         self, fake: Tensor, critic_fake: Tensor, loss_critic: Tensor, loss_generator: Tensor
@@ -280,7 +287,7 @@ class StepEngine:
         """The loss multiplied by the fp16 loss scale (unchanged in fp32 and bf16)."""
         return self.scaler.scale(loss) if self.scaler.is_enabled() else loss
 
-    def _apply(self, losses: dict[str, Tensor], updates: list[Update]) -> dict[str, Tensor]:
+    def _apply(self, losses: dict[str, Tensor], updates: list[PlayerUpdate]) -> dict[str, Tensor]:
         """Check the losses and gradients, then step each ``(player, optimizer, params, grads)``.
 
         Returns the losses (averaged across processes, so that every process takes the same decision and the
@@ -293,7 +300,7 @@ class StepEngine:
                 param.grad = grad
             if self.scaler.is_enabled():
                 self.scaler.unscale_(optimizer)
-        norms = [torch.nn.utils.get_total_norm([param.grad for param in params]) for _, _, params, _ in updates]
+        norms = [torch.nn.utils.get_total_norm(grads) for _, _, _, grads in updates]  # now each .grad, unscaled
         row = torch.stack([*(loss.detach().to(norms[0].dtype) for loss in losses.values()), *norms])
         distributed.all_reduce_mean(row[: len(losses)])
         names = [*losses, *(f"{player}_grad_norm" for player, _, _, _ in updates)]

@@ -35,7 +35,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 import torch
@@ -47,17 +47,29 @@ from fgan.critic_objective import CriticObjective
 from fgan.data import Sampler
 from fgan.divergences import Divergence, get_divergence
 from fgan.errors import UsageError
-from fgan.objectives import GENERATOR_OBJECTIVES
+from fgan.objectives import GENERATOR_OBJECTIVES, GeneratorObjective
 from fgan.options import check_options, option
 from fgan.runs import LOG_FILE, METRICS_FILE, save_checkpoint
-from fgan.step import METRIC_NAMES, NonFiniteError, StepEngine, StepRecord
+from fgan.step import (
+    METRIC_NAMES,
+    NonFiniteError,
+    OptimizerName,
+    Precision,
+    StepEngine,
+    StepRecord,
+    UpdateRule,
+)
 
-UPDATES = ("single-step", "alternating")
-OPTIMIZERS = ("adam", "sgd")
-LR_SCHEDULES = ("constant", "linear")
-NONFINITE_ACTIONS = ("stop", "skip")
+#: ``TrainConfig.lr_schedule``: constant step sizes, or falling linearly to 0 at the last step.
+LRSchedule = Literal["constant", "linear"]
+#: ``TrainConfig.on_nonfinite``: what a NaN or infinite loss or gradient does.
+NonFiniteAction = Literal["stop", "skip"]
+UPDATES: tuple[UpdateRule, ...] = get_args(UpdateRule)
+OPTIMIZERS: tuple[OptimizerName, ...] = get_args(OptimizerName)
+LR_SCHEDULES: tuple[LRSchedule, ...] = get_args(LRSchedule)
+NONFINITE_ACTIONS: tuple[NonFiniteAction, ...] = get_args(NonFiniteAction)
 DEVICES = ("auto", "cpu", "cuda", "mps")
-PRECISIONS = ("fp32", "bf16", "fp16")
+PRECISIONS: tuple[Precision, ...] = get_args(Precision)
 
 
 @dataclass
@@ -67,26 +79,24 @@ class TrainConfig:
 
     steps: int = option(2000, help="training steps", low=0, resumable=True)
     batch_size: int = option(256, help="minibatch size", low=1)
-    update: Literal["single-step", "alternating"] = option(
+    update: UpdateRule = option(
         "single-step",
         help="single-step: Algorithm 1; alternating: k critic steps, then one generator step",
         choices=UPDATES,
     )
     critic_steps: int = option(1, help="critic steps per generator step (alternating update)", low=1)
-    generator_objective: Literal["minimax", "alternative"] = option(
+    generator_objective: GeneratorObjective = option(
         "minimax",
         help="minimax: descend F (Algorithm 1); alternative: ascend E_Q[g_f(V)] (Section 3.2)",
         choices=GENERATOR_OBJECTIVES,
     )
-    optimizer: Literal["adam", "sgd"] = option("adam", help="optimiser of both networks", choices=OPTIMIZERS)
+    optimizer: OptimizerName = option("adam", help="optimiser of both networks", choices=OPTIMIZERS)
     lr_generator: float = option(2e-4, help="generator step size", low=0, low_open=True)
     lr_critic: float = option(2e-4, help="critic step size", low=0, low_open=True)
     betas: tuple[float, float] = option(
         (0.5, 0.999), help="Adam's β1 and β2", low=0, high=1, high_open=True, metavar="BETA"
     )
-    lr_schedule: Literal["constant", "linear"] = option(
-        "constant", help="linear: step sizes fall to 0 at the end", choices=LR_SCHEDULES
-    )
+    lr_schedule: LRSchedule = option("constant", help="linear: step sizes fall to 0 at the end", choices=LR_SCHEDULES)
     critic_penalty: float | None = option(
         None,
         help="penalty LAMBDA/2 (E_P[V²] + E_Q[V²]) on the raw critic output; None: the divergence's own "
@@ -95,14 +105,14 @@ class TrainConfig:
         metavar="LAMBDA",
     )
     clip_grad_norm: float | None = option(None, help="clip each network's gradient norm", low=0, low_open=True)
-    on_nonfinite: Literal["stop", "skip"] = option(
+    on_nonfinite: NonFiniteAction = option(
         "stop",
         help="a NaN or infinite loss or gradient: stop the run, or skip the step and count it",
         choices=NONFINITE_ACTIONS,
     )
     seed: int = option(0, help="random seed")
     device: str = option("auto", help="auto: cuda, then mps, then cpu", choices=DEVICES, resumable=True)
-    precision: Literal["fp32", "bf16", "fp16"] = option(
+    precision: Precision = option(
         "fp32",
         help="the networks' arithmetic: bf16 or fp16 (loss-scaled) autocast with float32 weights; the divergence "
         "arithmetic stays float32",
@@ -144,7 +154,10 @@ def seed_everything(seed: int) -> None:
 def rng_state() -> dict[str, Any]:
     """Every random generator's state (torch, CUDA where present, numpy, Python) as tensors and plain values,
     loadable with ``torch.load(weights_only=True)``."""
-    _, keys, position, has_gauss, cached_gaussian = np.random.get_state()  # noqa: NPY002 -- the global generator
+    # numpy's stubs type get_state() as the dict of legacy=False; legacy=True (the default) gives this tuple
+    numpy_state = np.random.get_state(legacy=True)  # noqa: NPY002 -- the global generator
+    assert isinstance(numpy_state, tuple), "the global generator is MT19937, whose legacy state is a tuple"
+    _, keys, position, has_gauss, cached_gaussian = numpy_state
     version, internal, gauss_next = random.getstate()
     state: dict[str, Any] = {
         "torch": torch.get_rng_state(),
@@ -194,7 +207,9 @@ class StepMetrics:
 
     def append(self, row: dict[str, float | None]) -> None:
         """Add one metrics.jsonl row (null, a non-finite value, or a missing one is read as NaN)."""
-        self.step.append(int(row["step"]))
+        step = row["step"]
+        assert step is not None, "every metrics row has its step"
+        self.step.append(int(step))
         for name in METRIC_NAMES:
             value = row.get(name)
             getattr(self, name).append(math.nan if value is None else float(value))

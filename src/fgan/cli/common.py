@@ -8,13 +8,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fgan.divergences import get_divergence
 from fgan.options import option, option_fields
 from fgan.training import TrainConfig
 
-Config = TypeVar("Config")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+Config = TypeVar("Config", bound="DataclassInstance")
 
 
 class Interrupted(Exception):
@@ -59,7 +62,7 @@ def default_out(kind: str) -> Path:
 def config_from(args: argparse.Namespace, defaults: Config) -> Config:
     """``defaults`` (a config dataclass instance) with the options the user gave (flags or config file)."""
     given = {f.name: getattr(args, f.name) for f, _ in option_fields(type(defaults)) if f.name in args.given}
-    return replace(defaults, **given)  # type: ignore[type-var]
+    return replace(defaults, **given)
 
 
 def training_config(args: argparse.Namespace, defaults: TrainConfig) -> TrainConfig:

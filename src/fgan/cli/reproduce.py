@@ -62,7 +62,7 @@ def experiment_options(defaults: Any, args: argparse.Namespace) -> Any:
         value = getattr(defaults, f.name)
         if isinstance(value, TrainConfig):
             nested[f.name] = training_config(args, value)
-        elif is_dataclass(value):
+        elif is_dataclass(value) and not isinstance(value, type):  # a field holds an instance, not a class
             nested[f.name] = config_from(args, value)
     return replace(config_from(args, defaults), **nested)
 

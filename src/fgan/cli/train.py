@@ -23,7 +23,8 @@ from fgan.errors import UsageError
 from fgan.options import option
 from fgan.profiles import describe_profile, profile
 from fgan.runner import ModelConfig, RunConfig, resume_run, train_run
-from fgan.training import NonFiniteError, Trainer
+from fgan.step import NonFiniteError
+from fgan.training import Trainer
 
 
 @dataclass

@@ -112,7 +112,9 @@ class CustomDivergence(Divergence):
             y = self.f(x)
             if not y.requires_grad:
                 return torch.zeros_like(u), torch.zeros_like(u)
-            (grad,) = torch.autograd.grad(y.sum(), x, create_graph=True, allow_unused=True)
+            # allow_unused: None for an input y does not depend on (torch's stubs omit the None)
+            grads: tuple[Tensor | None, ...] = torch.autograd.grad(y.sum(), x, create_graph=True, allow_unused=True)
+            (grad,) = grads
             if grad is None:
                 return torch.zeros_like(u), torch.zeros_like(u)
             if not grad.requires_grad:

@@ -25,11 +25,12 @@ from fgan.errors import require
 from fgan.experiments.protocol import Experiment, ExperimentResult, Progress, open_experiment_folder, written
 from fgan.modes import DEFAULT_SIGMAS, mode_coverage
 from fgan.options import check_options, option
-from fgan.plotting import plt, save_figure
+from fgan.plotting import save_figure, subplots
 from fgan.profiles import profile
 from fgan.runner import ModelConfig, RunConfig, build_models, generate
 from fgan.runs import write_json
-from fgan.training import NonFiniteError, TrainConfig, Trainer, seed_everything
+from fgan.step import NonFiniteError
+from fgan.training import TrainConfig, Trainer, seed_everything
 
 MODE_DIVERGENCES = ("kl", "reverse-kl", "js", "gan", "hellinger", "pearson", "neyman", "jeffrey", "tv")
 DATASETS = ("ring", "grid")
@@ -186,8 +187,12 @@ def summarise(rows: Sequence[ModeRow]) -> list[ModeSummary]:
     summaries = []
     for (dataset, divergence), group in groups.items():
         trained = [row for row in group if row.trained]
-        modes_mean, modes_std = _mean_std([float(row.modes_covered) for row in trained])
-        quality_mean, quality_std = _mean_std([row.high_quality_share for row in trained])
+        modes_mean, modes_std = _mean_std(
+            [float(row.modes_covered) for row in trained if row.modes_covered is not None]
+        )
+        quality_mean, quality_std = _mean_std(
+            [row.high_quality_share for row in trained if row.high_quality_share is not None]
+        )
         kl_mean, _ = _mean_std([row.kl_to_uniform for row in trained if row.kl_to_uniform is not None])
         n_modes = group[0].n_modes
         summaries.append(
@@ -248,7 +253,7 @@ def plot_modes(
     margin = 0.25 * (high - low) + sigmas * mixture.stds.max().item()
     columns = min(len(samples_by_divergence), 3)
     lines = (len(samples_by_divergence) + columns - 1) // columns
-    figure, axes = plt.subplots(lines, columns, figsize=(3.6 * columns, 3.6 * lines), squeeze=False)
+    figure, axes = subplots(lines, columns, figsize=(3.6 * columns, 3.6 * lines), squeeze=False)
     for axis, (name, samples) in zip(axes.flat, samples_by_divergence.items(), strict=False):
         if samples is None:
             axis.text(0.5, 0.5, "diverged", ha="center", va="center", transform=axis.transAxes)
@@ -334,5 +339,5 @@ class ModeCoverage(Experiment[ModesOptions, ModeRow]):
 
     def format(self, result: ExperimentResult[ModeRow]) -> str:
         figures = (f"modes-{dataset}.png" for dataset in dict.fromkeys(row.dataset for row in result.rows))
-        table = (result.out / "table.md").read_text().rstrip()
-        return f"{table}\n\n{written(result.out, 'table.md', 'table.json', *figures)}"
+        table = (result.folder / "table.md").read_text().rstrip()
+        return f"{table}\n\n{written(result.folder, 'table.md', 'table.json', *figures)}"

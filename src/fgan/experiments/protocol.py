@@ -16,13 +16,17 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from fgan.errors import UsageError
 from fgan.runs import CONFIG_FILE, prepare_run_dir, read_config, write_json
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 OptionsT = TypeVar("OptionsT")
-RowT = TypeVar("RowT")
+#: A row of an experiment's table: a dataclass instance.
+RowT = TypeVar("RowT", bound="DataclassInstance")
 #: Receives one line of progress (or a note about the data) at a time.
 Progress = Callable[[str], None]
 #: Settings that may change when an experiment resumes: the device and the progress display of its training.
@@ -35,6 +39,12 @@ class ExperimentResult(Generic[RowT]):
 
     rows: list[RowT]
     out: Path | None = None
+
+    @property
+    def folder(self) -> Path:
+        """``out``, of an experiment that writes its outputs into a folder (:attr:`Experiment.writes_folder`)."""
+        assert self.out is not None, "an experiment that writes a folder returns it in its result"
+        return self.out
 
 
 class Experiment(ABC, Generic[OptionsT, RowT]):
@@ -66,7 +76,7 @@ class Experiment(ABC, Generic[OptionsT, RowT]):
 
     def to_json(self, result: ExperimentResult[RowT]) -> Any:
         """The rows of ``result`` as JSON values."""
-        return [asdict(row) for row in result.rows]  # type: ignore[call-overload]
+        return [asdict(row) for row in result.rows]
 
 
 def quiet(message: str) -> None:

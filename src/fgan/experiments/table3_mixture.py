@@ -21,10 +21,10 @@ from fgan.data import PAPER_MIXTURE, GaussianMixture, parse_mixture
 from fgan.divergences import EXAMPLE_DIVERGENCES, PAPER_DIVERGENCES, get_divergence
 from fgan.errors import UsageError
 from fgan.experiments.protocol import Experiment, ExperimentResult, Progress, open_experiment_folder, quiet, written
-from fgan.models import sample_latent
+from fgan.models import LocationScaleGenerator, sample_latent
 from fgan.objectives import variational_bound
 from fgan.options import check_options, option
-from fgan.plotting import plt, save_figure
+from fgan.plotting import save_figure, subplots
 from fgan.profiles import profile
 from fgan.quadrature import DEFAULT_GRID, best_gaussian_fit, f_divergence_1d, gaussian_log_density, make_grid
 from fgan.runner import ModelConfig, RunConfig, build_models, plot_vector_run
@@ -101,7 +101,9 @@ def _train(
     run_dir: Path | None,
 ) -> tuple[Trainer, float]:
     """The trained Trainer of one fit and its training time in seconds."""
-    generator, critic = build_models(RunConfig(model=MODEL, data_shape=[mixture.dim]))
+    generator, critic = build_models(
+        RunConfig(data="mixture", model=MODEL.resolved("mixture"), data_shape=[mixture.dim])
+    )
     trainer = Trainer(generator, critic, mixture, get_divergence(divergence_name), config, run_dir=run_dir)
     seed_everything(config.seed)  # the minibatches drawn do not depend on the networks' initialisation
     if recorder is not None:
@@ -114,6 +116,7 @@ def _train(
 def _fit_row(trainer: Trainer, mixture: GaussianMixture, config: TrainConfig, seconds: float) -> FitRow:
     """The fitted (μ̂, σ̂) and F(ω̂, θ̂) against the exact best fit θ* and the exact divergences."""
     divergence, generator = trainer.divergence, trainer.generator
+    assert isinstance(generator, LocationScaleGenerator), "Table 3 fits Q_θ = N(μ, σ²) (see MODEL)"
     mu_hat, sigma_hat = generator.mu.item(), generator.sigma.item()
     grid = make_grid(*DEFAULT_GRID)
     mu_star, sigma_star, divergence_star = best_gaussian_fit(
@@ -151,7 +154,7 @@ def plot_fits(mixture: GaussianMixture, rows: list[FitRow], path: Path) -> None:
     density_p = torch.exp(mixture.log_prob(x))
     columns = min(len(rows), 3)
     lines = (len(rows) + columns - 1) // columns
-    figure, axes = plt.subplots(lines, columns, figsize=(4.2 * columns, 3.2 * lines), squeeze=False)
+    figure, axes = subplots(lines, columns, figsize=(4.2 * columns, 3.2 * lines), squeeze=False)
     for axis, row in zip(axes.flat, rows, strict=False):
         axis.plot(x, density_p, color="black", label="p (mixture)")
         axis.plot(x, torch.exp(gaussian_log_density(row.mu_hat, row.sigma_hat)(x)), label="q_θ̂ (learned)")
@@ -245,5 +248,5 @@ class Table3Mixture(Experiment[Table3Options, FitRow]):
         return ExperimentResult(rows, out)
 
     def format(self, result: ExperimentResult[FitRow]) -> str:
-        files = written(result.out, "table.md", "table.json", "fits.png", "runs/NAME", "dynamics/NAME/dynamics.png")
+        files = written(result.folder, "table.md", "table.json", "fits.png", "runs/NAME", "dynamics/NAME/dynamics.png")
         return f"{format_table(result.rows)}\n\n{files} and .gif"

@@ -13,20 +13,24 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import torch
+from torch import Tensor
 
 from fgan.divergences import get_divergence
 from fgan.errors import UsageError
 from fgan.evaluation import EvaluationData, evaluation_data, feature_classifier, feature_scores, parzen_score
 from fgan.experiments.protocol import Experiment, ExperimentResult, Progress, open_experiment_folder, quiet, written
+from fgan.features import FeatureClassifier
 from fgan.grids import make_grid
 from fgan.options import check_options, option
-from fgan.plotting import plt, save_figure
+from fgan.plotting import save_figure, subplots
 from fgan.profiles import profile
 from fgan.runner import ModelConfig, RunConfig, fixed_latent, generate, load_run, train_run
 from fgan.runs import write_json
-from fgan.training import NonFiniteError, TrainConfig
+from fgan.step import NonFiniteError
+from fgan.training import TrainConfig
 
 #: The divergences of the paper's Table 4.
 TABLE4_DIVERGENCES = ("gan", "kl", "reverse-kl", "pearson", "neyman", "hellinger", "jeffrey", "js", "tv")
@@ -59,7 +63,7 @@ def default_config(steps: int = 5000, seed: int = 0) -> TrainConfig:
     return profile("table4", steps=steps, seed=seed)
 
 
-def _score(row: ImageRow, samples, data: EvaluationData, classifier) -> ImageRow:
+def _score(row: ImageRow, samples: Tensor, data: EvaluationData, classifier: FeatureClassifier) -> ImageRow:
     parzen = parzen_score(samples, data)
     features = feature_scores(samples, data, classifier)
     return replace(
@@ -74,7 +78,7 @@ def _score(row: ImageRow, samples, data: EvaluationData, classifier) -> ImageRow
     )
 
 
-def reference_row(data: EvaluationData, classifier) -> ImageRow:
+def reference_row(data: EvaluationData, classifier: FeatureClassifier) -> ImageRow:
     """The same protocol with real training images (outside the validation set) in place of generated ones."""
     row = ImageRow(REFERENCE, 0, 0.0, f"{len(data.reference)} images")
     return _score(row, data.reference, data, classifier)
@@ -86,7 +90,7 @@ def train_and_score(
     config: TrainConfig,
     out: Path,
     data: EvaluationData,
-    classifier,
+    classifier: FeatureClassifier,
     minutes: float | None = None,
     data_dir: str | None = None,
     n_samples: int = 10_000,
@@ -196,7 +200,7 @@ def plot_grids(rows: list[ImageRow], out: Path, path: Path) -> None:
         return
     columns = min(len(trained), 3)
     lines = (len(trained) + columns - 1) // columns
-    figure, axes = plt.subplots(lines, columns, figsize=(3.4 * columns, 3.6 * lines), squeeze=False)
+    figure, axes = subplots(lines, columns, figsize=(3.4 * columns, 3.6 * lines), squeeze=False)
     for axis, row in zip(axes.flat, trained, strict=False):
         _, generator = load_run(out / "runs" / row.divergence, "cpu")
         with torch.no_grad():
@@ -209,7 +213,7 @@ def plot_grids(rows: list[ImageRow], out: Path, path: Path) -> None:
     save_figure(figure, path)
 
 
-def write_outputs(rows: list[ImageRow], accuracy: float, meta: dict, out: Path) -> None:
+def write_outputs(rows: list[ImageRow], accuracy: float, meta: dict[str, Any], out: Path) -> None:
     """table.md, table.json and grids.png in ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "table.md").write_text(format_table(rows) + f"\n\nfeature classifier test accuracy: {accuracy:.4f}\n")
@@ -290,5 +294,5 @@ class Table4Images(Experiment[Table4Options, ImageRow]):
         return ExperimentResult(rows, out)
 
     def format(self, result: ExperimentResult[ImageRow]) -> str:
-        table = (result.out / "table.md").read_text().rstrip()
-        return f"{table}\n\n{written(result.out, 'table.md', 'table.json', 'grids.png')}"
+        table = (result.folder / "table.md").read_text().rstrip()
+        return f"{table}\n\n{written(result.folder, 'table.md', 'table.json', 'grids.png')}"
