@@ -24,6 +24,8 @@ from fgan.datasets import (
 from fgan.errors import UsageError
 from tests.helpers import quick_run
 
+QUICK = quick_run(steps=12, batch_size=32)
+
 
 def _error_line(capsys) -> str:
     err = capsys.readouterr().err
@@ -74,7 +76,7 @@ def test_a_loaded_data_set_has_the_shape_of_its_spec(name: str) -> None:
 
 @pytest.mark.parametrize(("name", "suggestion"), [("rnig", "ring"), ("mnsit", "mnist"), ("foldr:x", "folder")])
 def test_an_unknown_name_lists_every_valid_one_and_the_closest(name: str, suggestion: str, capsys, tmp_path) -> None:
-    assert main(["train", "--data", name, "--out", str(tmp_path / "run"), *quick_run(steps=12, batch_size=32)]) == 2
+    assert main(["train", "--data", name, "--out", str(tmp_path / "run"), *QUICK]) == 2
     error = _error_line(capsys)
     assert f"unknown data {name!r} (did you mean {suggestion!r}?); valid: " in error
     assert all(label in error for label in (*VECTOR_DATA, *IMAGE_DATA))
@@ -104,21 +106,7 @@ def test_train_on_the_samples_of_a_file(suffix: str, tmp_path, capsys) -> None:
     path = tmp_path / f"mine{suffix}"
     _write_samples(path, samples)
     run = tmp_path / "run"
-    assert (
-        main(
-            [
-                "train",
-                "--data",
-                f"file:{path}",
-                "--divergence",
-                "kl",
-                "--out",
-                str(run),
-                *quick_run(steps=12, batch_size=32),
-            ]
-        )
-        == 0
-    )
+    assert main(["train", "--data", f"file:{path}", "--divergence", "kl", "--out", str(run), *QUICK]) == 0
     assert f"training on 200 samples of dimension 2 from {path}" in capsys.readouterr().err
     config = json.loads((run / "config.json").read_text())
     assert config["data"] == f"file:{path}" and config["data_shape"] == [2] and config["model"]["model"] == "mlp"
@@ -152,6 +140,6 @@ def test_a_bad_samples_file_is_one_line_and_writes_nothing(content, name, expect
     name = name.format(tmp=tmp_path)
     if content is not None:
         (tmp_path / name.removeprefix(f"file:{tmp_path}/")).write_text(content)
-    assert main(["train", "--data", name, "--out", str(tmp_path / "run"), *quick_run(steps=12, batch_size=32)]) == 2
+    assert main(["train", "--data", name, "--out", str(tmp_path / "run"), *QUICK]) == 2
     assert expected in _error_line(capsys)
     assert not (tmp_path / "run").exists()

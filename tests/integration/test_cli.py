@@ -12,6 +12,8 @@ import pytest
 from fgan.cli import main
 from tests.helpers import quick_run
 
+QUICK = quick_run(steps=20, batch_size=64)
+
 
 def test_divergences_prints_every_name_form(capsys) -> None:
     assert main(["divergences"]) == 0
@@ -35,10 +37,7 @@ def test_divergences_prints_every_name_form(capsys) -> None:
 
 def test_train_writes_a_run_folder_and_sample_reads_it(tmp_path, capsys) -> None:
     run = tmp_path / "run"
-    assert (
-        main(["train", "--data", "grid", "--divergence", "tv", "--out", str(run), *quick_run(steps=20, batch_size=64)])
-        == 0
-    )
+    assert main(["train", "--data", "grid", "--divergence", "tv", "--out", str(run), *QUICK]) == 0
     assert "trained 20 steps of tv;" in capsys.readouterr().out
     config = json.loads((run / "config.json").read_text())
     assert config["divergence"] == "tv" and config["train"]["critic_penalty"] == 0.01
@@ -70,7 +69,7 @@ def test_train_on_a_1d_mixture_with_location_scale_generator(tmp_path) -> None:
                 "2",
                 "--out",
                 str(run),
-                *quick_run(steps=20, batch_size=64),
+                *QUICK,
             ]
         )
         == 0
@@ -149,18 +148,18 @@ def test_bad_input_is_one_line_and_exit_code_2(argv: list[str], message: str, ca
 
 def test_an_occupied_output_folder_is_refused_and_kept(tmp_path, capsys) -> None:
     run = tmp_path / "run"
-    assert main(["train", "--out", str(run), *quick_run(steps=20, batch_size=64)]) == 0
+    assert main(["train", "--out", str(run), *QUICK]) == 0
     before = (run / "metrics.jsonl").read_text()
-    assert main(["train", "--out", str(run), *quick_run(steps=20, batch_size=64)]) == 2
+    assert main(["train", "--out", str(run), *QUICK]) == 2
     assert "already holds a run" in capsys.readouterr().err
     assert (run / "metrics.jsonl").read_text() == before
     assert main(["reproduce", "gaussian-mixture", "--out", str(run), "--steps", "1"]) == 2
-    assert main(["train", "--out", str(run), "--force", *quick_run(steps=20, batch_size=64)]) == 0
+    assert main(["train", "--out", str(run), "--force", *QUICK]) == 0
 
 
 def test_sample_rejects_an_unknown_output_format(tmp_path, capsys) -> None:
     run = tmp_path / "run"
-    assert main(["train", "--out", str(run), *quick_run(steps=20, batch_size=64)]) == 0
+    assert main(["train", "--out", str(run), *QUICK]) == 0
     assert main(["sample", str(run), "--out", str(tmp_path / "x.txt")]) == 2
     assert ".npy or .png" in capsys.readouterr().err
 

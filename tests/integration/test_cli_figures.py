@@ -12,6 +12,8 @@ from PIL import Image
 from fgan.cli import main
 from tests.helpers import quick_run
 
+QUICK = quick_run()
+
 
 def _error_line(capsys) -> str:
     err = capsys.readouterr().err.strip()
@@ -47,7 +49,7 @@ def test_plot_conjugate_bad_input(tmp_path, capsys, monkeypatch, arguments, expe
 def test_train_with_snapshots_writes_strip_gif_and_arrays(tmp_path) -> None:
     run = tmp_path / "run"
     arguments = ["--data", "mixture", "--snapshots", "4", "--steps", "30", "--batch-size", "64", "--out", str(run)]
-    assert main(["train", *arguments, *quick_run()]) == 0
+    assert main(["train", *arguments, *QUICK]) == 0
     with Image.open(run / "plots" / "dynamics.gif") as gif:
         assert gif.n_frames == 4
     arrays = np.load(run / "plots" / "snapshots.npz")
@@ -64,7 +66,7 @@ def test_train_with_snapshots_writes_strip_gif_and_arrays(tmp_path) -> None:
     ],
 )
 def test_train_snapshots_bad_input(tmp_path, capsys, arguments, expected) -> None:
-    assert main(["train", *arguments, "--steps", "5", "--out", str(tmp_path / "run"), *quick_run()]) == 2
+    assert main(["train", *arguments, "--steps", "5", "--out", str(tmp_path / "run"), *QUICK]) == 2
     assert expected in _error_line(capsys)
     assert not (tmp_path / "run").exists()
 
@@ -72,7 +74,7 @@ def test_train_snapshots_bad_input(tmp_path, capsys, arguments, expected) -> Non
 def test_gaussian_mixture_reproduction_draws_the_dynamics(tmp_path) -> None:
     out = tmp_path / "table3"
     arguments = ["--divergence", "kl", "--steps", "20", "--batch-size", "64", "--snapshots", "3", "--out", str(out)]
-    assert main(["reproduce", "gaussian-mixture", *arguments, *quick_run()]) == 0
+    assert main(["reproduce", "gaussian-mixture", *arguments, *QUICK]) == 0
     with Image.open(out / "dynamics" / "kl" / "dynamics.gif") as gif:
         assert gif.n_frames == 3
     assert (
@@ -85,20 +87,7 @@ def test_reproduce_modes_writes_table_and_figures(tmp_path, capsys) -> None:
     out = tmp_path / "modes"
     arguments = ["--divergence", "kl", "--divergence", "reverse-kl", "--seeds", "0", "1", "--steps", "10"]
     assert (
-        main(
-            [
-                "reproduce",
-                "modes",
-                *arguments,
-                "--samples",
-                "500",
-                "--batch-size",
-                "64",
-                "--out",
-                str(out),
-                *quick_run(),
-            ]
-        )
+        main(["reproduce", "modes", *arguments, "--samples", "500", "--batch-size", "64", "--out", str(out), *QUICK])
         == 0
     )
     table = capsys.readouterr().out

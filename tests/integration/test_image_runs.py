@@ -16,6 +16,8 @@ from fgan.runner import load_generator
 from fgan.training import TrainConfig, Trainer
 from tests.helpers import quick_run
 
+QUICK = quick_run(batch_size=32)
+
 
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path, monkeypatch) -> None:
@@ -69,23 +71,7 @@ def _error_line(capsys) -> str:
 
 def test_digits_run_writes_grids_and_samples_as_grid_and_array(tmp_path, capsys) -> None:
     run = tmp_path / "run"
-    assert (
-        main(
-            [
-                "train",
-                "--data",
-                "digits",
-                "--steps",
-                "20",
-                "--sample-every",
-                "10",
-                "--out",
-                str(run),
-                *quick_run(batch_size=32),
-            ]
-        )
-        == 0
-    )
+    assert main(["train", "--data", "digits", "--steps", "20", "--sample-every", "10", "--out", str(run), *QUICK]) == 0
     assert "trained 20 steps of js" in capsys.readouterr().out
     config = json.loads((run / "config.json").read_text())
     assert config["data_shape"] == [1, 8, 8] and config["model"]["model"] == "mnist-mlp"
@@ -103,7 +89,7 @@ def test_digits_run_writes_grids_and_samples_as_grid_and_array(tmp_path, capsys)
 
 def test_resumed_image_run_matches_an_uninterrupted_one(tmp_path) -> None:
     straight, split = tmp_path / "straight", tmp_path / "split"
-    common = ["--data", "digits", "--sample-every", "3", *quick_run(batch_size=32)]
+    common = ["--data", "digits", "--sample-every", "3", *QUICK]
     assert main(["train", *common, "--steps", "12", "--out", str(straight)]) == 0
     assert main(["train", *common, "--steps", "7", "--checkpoint-every", "7", "--out", str(split)]) == 0
     assert main(["train", "--resume", str(split), "--steps", "12", "--quiet"]) == 0
@@ -121,23 +107,7 @@ def test_mnist_from_a_data_dir_with_only_the_subset_says_so(tmp_path, fake_mnist
     for kind in ("images-idx3", "labels-idx1"):
         (fake_mnist / f"train-{kind}-ubyte.gz").rename(subset / f"train5k-{kind}-ubyte.gz")
     run = tmp_path / "run"
-    assert (
-        main(
-            [
-                "train",
-                "--data",
-                "mnist",
-                "--data-dir",
-                str(subset),
-                "--steps",
-                "2",
-                "--out",
-                str(run),
-                *quick_run(batch_size=32),
-            ]
-        )
-        == 0
-    )
+    assert main(["train", "--data", "mnist", "--data-dir", str(subset), "--steps", "2", "--out", str(run), *QUICK]) == 0
     assert "training split was not found; using the 1,200-image subset" in capsys.readouterr().err
     assert json.loads((run / "config.json").read_text())["data_shape"] == [1, 28, 28]
 
@@ -145,21 +115,7 @@ def test_mnist_from_a_data_dir_with_only_the_subset_says_so(tmp_path, fake_mnist
 def test_missing_mnist_says_where_it_looked_and_how_to_get_it(tmp_path, capsys) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert (
-        main(
-            [
-                "train",
-                "--data",
-                "mnist",
-                "--data-dir",
-                str(empty),
-                "--out",
-                str(tmp_path / "r"),
-                *quick_run(batch_size=32),
-            ]
-        )
-        == 2
-    )
+    assert main(["train", "--data", "mnist", "--data-dir", str(empty), "--out", str(tmp_path / "r"), *QUICK]) == 2
     error = _error_line(capsys)
     assert str(empty) in error and "--download" in error
 
@@ -167,21 +123,7 @@ def test_missing_mnist_says_where_it_looked_and_how_to_get_it(tmp_path, capsys) 
 def test_corrupt_idx_file_is_one_line_naming_it(fake_mnist, tmp_path, capsys) -> None:
     images = fake_mnist / "train-images-idx3-ubyte.gz"
     images.write_bytes(images.read_bytes()[:500])
-    assert (
-        main(
-            [
-                "train",
-                "--data",
-                "mnist",
-                "--data-dir",
-                str(fake_mnist),
-                "--out",
-                str(tmp_path / "r"),
-                *quick_run(batch_size=32),
-            ]
-        )
-        == 2
-    )
+    assert main(["train", "--data", "mnist", "--data-dir", str(fake_mnist), "--out", str(tmp_path / "r"), *QUICK]) == 2
     assert str(images) in _error_line(capsys)
 
 
@@ -208,14 +150,14 @@ def test_dcgan_on_an_image_folder_at_32_pixels(image_folder, tmp_path) -> None:
 )
 def test_bad_image_folder_options_are_one_line(image_folder, tmp_path, capsys, arguments, expected) -> None:
     command = ["train", "--data", f"folder:{image_folder}", *arguments, "--steps", "1", "--out", str(tmp_path / "r")]
-    assert main([*command, *quick_run(batch_size=32)]) == 2
+    assert main([*command, *QUICK]) == 2
     assert expected in _error_line(capsys)
 
 
 def test_empty_folder_and_unreadable_image_are_one_line(tmp_path, capsys) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
-    command = ["train", "--image-size", "32", "--steps", "1", "--out", str(tmp_path / "r"), *quick_run(batch_size=32)]
+    command = ["train", "--image-size", "32", "--steps", "1", "--out", str(tmp_path / "r"), *QUICK]
     assert main([*command, "--data", f"folder:{empty}"]) == 2
     assert "no PNG or JPEG images" in _error_line(capsys)
     broken = tmp_path / "broken"
@@ -235,13 +177,13 @@ def test_empty_folder_and_unreadable_image_are_one_line(tmp_path, capsys) -> Non
     ],
 )
 def test_models_that_do_not_fit_the_data_are_one_line(tmp_path, capsys, arguments, expected) -> None:
-    assert main(["train", *arguments, "--steps", "1", "--out", str(tmp_path / "r"), *quick_run(batch_size=32)]) == 2
+    assert main(["train", *arguments, "--steps", "1", "--out", str(tmp_path / "r"), *QUICK]) == 2
     assert expected in _error_line(capsys)
 
 
 def test_evaluate_scores_an_image_run_and_refuses_a_synthetic_one(tmp_path, capsys) -> None:
     run = tmp_path / "run"
-    assert main(["train", "--data", "digits", "--steps", "5", "--out", str(run), *quick_run(batch_size=32)]) == 0
+    assert main(["train", "--data", "digits", "--steps", "5", "--out", str(run), *QUICK]) == 0
     capsys.readouterr()
     assert main(["evaluate", str(run), "--metric", "all", "--n", "300", "--validation", "200", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
@@ -253,7 +195,7 @@ def test_evaluate_scores_an_image_run_and_refuses_a_synthetic_one(tmp_path, caps
     assert main(["evaluate", str(run), "--n", "300", "--validation", "200"]) == 0
     assert "nats" in capsys.readouterr().out
     synthetic = tmp_path / "synthetic"
-    assert main(["train", "--data", "ring", "--steps", "2", "--out", str(synthetic), *quick_run(batch_size=32)]) == 0
+    assert main(["train", "--data", "ring", "--steps", "2", "--out", str(synthetic), *QUICK]) == 0
     capsys.readouterr()
     assert main(["evaluate", str(synthetic)]) == 2
     assert "synthetic" in _error_line(capsys)
@@ -262,7 +204,7 @@ def test_evaluate_scores_an_image_run_and_refuses_a_synthetic_one(tmp_path, caps
 def test_reproduce_mnist_writes_table_grids_and_reference_row(fake_mnist, tmp_path, capsys) -> None:
     out = tmp_path / "table4"
     command = ["reproduce", "mnist", "--data-dir", str(fake_mnist), "--steps", "10", "--n-samples", "300"]
-    arguments = ["--divergence", "gan", "--divergence", "kl", "--out", str(out), *quick_run(batch_size=32)]
+    arguments = ["--divergence", "gan", "--divergence", "kl", "--out", str(out), *QUICK]
     assert main([*command, *arguments]) == 0
     table = (out / "table.md").read_text()
     for name in ("| gan | 10 |", "| kl | 10 |", "| real training images |"):
@@ -278,7 +220,7 @@ def test_reproduce_mnist_writes_table_grids_and_reference_row(fake_mnist, tmp_pa
     assert resumed[:2] == rows[:2]  # kept, not trained again (the wall times would differ)
     assert main([*command, *arguments, "--resume", "--lr", "0.001"]) == 2
     assert "other settings (train)" in _error_line(capsys)
-    assert main([*command, "--minutes", "1", "--out", str(tmp_path / "other"), *quick_run(batch_size=32)]) == 2
+    assert main([*command, "--minutes", "1", "--out", str(tmp_path / "other"), *QUICK]) == 2
     assert "not both" in _error_line(capsys)
 
 

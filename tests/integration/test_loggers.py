@@ -20,6 +20,7 @@ from fgan.runner import RunConfig, train_run
 from fgan.training import TrainConfig, Trainer
 from tests.helpers import quick_run
 
+QUICK = quick_run(batch_size=32)
 TAGS = {*SCALAR_TAGS.values(), "lr/critic", "lr/generator"}
 
 
@@ -53,18 +54,7 @@ def assert_matches_metrics(run: Path, steps: int) -> None:
 def test_a_synthetic_run_logs_every_step_once_with_metrics_jsonl_values(tmp_path) -> None:
     run = tmp_path / "run"
     # log_every is 50: written at steps 50 and 100, the rest at the end; checkpoints flush the metrics in between
-    command = [
-        "train",
-        "--data",
-        "ring",
-        "--steps",
-        "120",
-        "--checkpoint-every",
-        "30",
-        "--out",
-        str(run),
-        *quick_run(batch_size=32),
-    ]
+    command = ["train", "--data", "ring", "--steps", "120", "--checkpoint-every", "30", "--out", str(run), *QUICK]
     assert main([*command, "--logger", "tensorboard"]) == 0
     assert json.loads((run / "config.json").read_text())["logger"] == "tensorboard"
     assert_matches_metrics(run, 120)
@@ -99,18 +89,7 @@ def test_rows_are_written_at_each_log_step_and_the_rest_on_close_without_non_fin
 
 def test_an_image_run_logs_its_sample_grids_and_evaluate_its_numbers(tmp_path) -> None:
     run = tmp_path / "run"
-    command = [
-        "train",
-        "--data",
-        "digits",
-        "--steps",
-        "12",
-        "--sample-every",
-        "5",
-        "--out",
-        str(run),
-        *quick_run(batch_size=32),
-    ]
+    command = ["train", "--data", "digits", "--steps", "12", "--sample-every", "5", "--out", str(run), *QUICK]
     assert main([*command, "--logger", "tensorboard"]) == 0
     accumulator = events(run / TENSORBOARD_DIR)
     grids = accumulator.Images("samples")
@@ -127,7 +106,7 @@ def test_a_resumed_run_continues_the_step_sequence_without_duplicates(tmp_path) 
     run = tmp_path / "run"
     options = tmp_path / "options.toml"
     options.write_text('data = "ring"\nlogger = "tensorboard"\ncheckpoint-every = 20\n')
-    assert main(["train", "--config", str(options), "--steps", "60", "--out", str(run), *quick_run(batch_size=32)]) == 0
+    assert main(["train", "--config", str(options), "--steps", "60", "--out", str(run), *QUICK]) == 0
     for checkpoint in ("step-00000040.pt", "step-00000060.pt"):  # a crash after step 60, with only step 20 saved
         (run / "checkpoints" / checkpoint).unlink()
     assert main(["train", "--resume", str(run), "--steps", "70", "--quiet"]) == 0
@@ -138,21 +117,7 @@ def test_a_resumed_run_continues_the_step_sequence_without_duplicates(tmp_path) 
 def test_logger_none_writes_no_tensorboard_folder_and_a_resume_may_turn_it_on(tmp_path) -> None:
     run = tmp_path / "run"
     assert (
-        main(
-            [
-                "train",
-                "--data",
-                "ring",
-                "--steps",
-                "20",
-                "--checkpoint-every",
-                "10",
-                "--out",
-                str(run),
-                *quick_run(batch_size=32),
-            ]
-        )
-        == 0
+        main(["train", "--data", "ring", "--steps", "20", "--checkpoint-every", "10", "--out", str(run), *QUICK]) == 0
     )
     assert not (run / TENSORBOARD_DIR).exists()
     config = json.loads((run / "config.json").read_text())
@@ -168,21 +133,7 @@ def test_without_the_extra_asking_for_tensorboard_is_one_line(tmp_path, capsys, 
     monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # what `import` sees when it is missing
     options = tmp_path / "options.toml"
     options.write_text('logger = "tensorboard"\n')
-    assert (
-        main(
-            [
-                "train",
-                "--config",
-                str(options),
-                "--steps",
-                "2",
-                "--out",
-                str(tmp_path / "run"),
-                *quick_run(batch_size=32),
-            ]
-        )
-        == 2
-    )
+    assert main(["train", "--config", str(options), "--steps", "2", "--out", str(tmp_path / "run"), *QUICK]) == 2
     assert capsys.readouterr().err == f"fgan: error: {MISSING_EXTRA}\n"
     assert not (tmp_path / "run").exists()
     with pytest.raises(UsageError, match="unknown logger 'wandb'; valid: none, tensorboard"):

@@ -18,6 +18,7 @@ from fgan.cli import main
 from fgan.report import downsample_indices, final_estimate, read_run, write_report
 from tests.helpers import quick_run
 
+QUICK = quick_run(batch_size=32)
 #: Headless Chromium with no network: these flags keep it from trying (and hanging on) its background services.
 CHROMIUM_FLAGS = [
     "--headless",
@@ -38,23 +39,7 @@ CURVE_BLUE = np.array([0x1F, 0x77, 0xB4])
 def digits_run(tmp_path_factory) -> Path:
     """An image run on scikit-learn's 8x8 digits: 20 steps, a grid of samples every 5."""
     run = tmp_path_factory.mktemp("runs") / "digits-js"
-    assert (
-        main(
-            [
-                "train",
-                "--data",
-                "digits",
-                "--steps",
-                "20",
-                "--sample-every",
-                "5",
-                "--out",
-                str(run),
-                *quick_run(batch_size=32),
-            ]
-        )
-        == 0
-    )
+    assert main(["train", "--data", "digits", "--steps", "20", "--sample-every", "5", "--out", str(run), *QUICK]) == 0
     return run
 
 
@@ -63,7 +48,7 @@ def mixture_run(tmp_path_factory) -> Path:
     """A run of kl on a 1-D mixture, 30 steps, with the training dynamics (dynamics.png and .gif)."""
     run = tmp_path_factory.mktemp("runs") / "mixture-kl"
     data = ["--data", "mixture:0.5:-1:0.5,0.5:1:0.5", "--divergence", "kl", "--snapshots", "3"]
-    assert main(["train", *data, "--steps", "30", "--out", str(run), *quick_run(batch_size=32)]) == 0
+    assert main(["train", *data, "--steps", "30", "--out", str(run), *QUICK]) == 0
     return run
 
 
