@@ -14,7 +14,7 @@ def quick_run(steps: int | None = None, batch_size: int | None = None) -> list[s
     return [*words, "--quiet", "--device", "cpu"]
 
 
-#: A critic trained quickly for ``estimate_divergence``: close enough on 3-D Gaussians with a few thousand samples.
+#: A critic trained quickly for ``estimate_divergence``, close enough on the few thousand Gaussian samples of a test.
 QUICK_ESTIMATE = EstimateConfig(max_steps=1500, batch_size=512, eval_every=50, patience=6)
 
 #: The keywords of a quick ``train_classifier``: two epochs on small data.
