@@ -15,7 +15,7 @@ from fgan.divergences import EXAMPLE_DIVERGENCES, get_divergence
 from fgan.objectives import GENERATOR_OBJECTIVES, generator_loss, variational_bound
 
 #: The weight keywords of CriticObjective, one per optional term, and every subset of them (the one-pass tests of
-#: tests/test_training_passes.py enumerate these too).
+#: tests/test_step.py enumerate these too).
 TERM_WEIGHTS = [
     name
     for name, parameter in inspect.signature(CriticObjective).parameters.items()

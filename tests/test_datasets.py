@@ -22,8 +22,9 @@ from fgan.datasets import (
     synthetic_mixture,
 )
 from fgan.errors import UsageError
+from tests.helpers import quick_run
 
-QUICK = ["--steps", "12", "--batch-size", "32", "--quiet", "--device", "cpu"]
+QUICK = quick_run(steps=12, batch_size=32)
 
 
 def _error_line(capsys) -> str:

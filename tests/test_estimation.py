@@ -11,8 +11,8 @@ from fgan.cli import main
 from fgan.errors import UsageError
 from fgan.estimation import EstimateConfig, as_samples, estimate_divergence, load_samples
 from fgan.gaussians import Gaussian, gaussian_divergence
+from tests.helpers import QUICK_ESTIMATE
 
-QUICK = EstimateConfig(max_steps=1500, batch_size=512, eval_every=50, patience=6)
 SHIFT = np.array([0.7, 0.0])
 
 
@@ -24,7 +24,7 @@ def shifted_pair(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 @pytest.fixture(scope="module")
 def kl_estimate():
     p, q = shifted_pair(6000)
-    return estimate_divergence(p, q, "kl", QUICK)
+    return estimate_divergence(p, q, "kl", QUICK_ESTIMATE)
 
 
 def test_kl_estimate_is_close_and_its_interval_covers_the_truth(kl_estimate) -> None:
@@ -49,15 +49,15 @@ def test_density_ratio_follows_the_true_ratio(kl_estimate) -> None:
 
 def test_equal_distributions_give_an_estimate_near_zero() -> None:
     rng = np.random.default_rng(3)
-    result = estimate_divergence(rng.standard_normal((4000, 3)), rng.standard_normal((4000, 3)), "js", QUICK)
+    result = estimate_divergence(rng.standard_normal((4000, 3)), rng.standard_normal((4000, 3)), "js", QUICK_ESTIMATE)
     assert abs(result.estimate) < 0.01
     assert result.ci_low < 0.0 < result.ci_high or abs(result.ci_low) < 0.005
 
 
 def test_bootstrap_interval_agrees_with_the_normal_one() -> None:
     p, q = shifted_pair(3000, seed=1)
-    normal = estimate_divergence(p, q, "hellinger", QUICK)
-    bootstrap = estimate_divergence(p, q, "hellinger", EstimateConfig(**{**QUICK.__dict__, "ci": "bootstrap"}))
+    normal = estimate_divergence(p, q, "hellinger", QUICK_ESTIMATE)
+    bootstrap = estimate_divergence(p, q, "hellinger", EstimateConfig(**{**QUICK_ESTIMATE.__dict__, "ci": "bootstrap"}))
     assert bootstrap.estimate == normal.estimate  # same critics: the seed fixes the training
     assert bootstrap.ci_method == "bootstrap"
     assert bootstrap.ci_low == pytest.approx(normal.ci_low, abs=0.01)
@@ -84,7 +84,7 @@ def test_tv_has_no_density_ratio() -> None:
 )
 def test_bad_samples_are_usage_errors(p, q, message: str) -> None:
     with pytest.raises(UsageError, match=message):
-        estimate_divergence(p, q, "kl", QUICK)
+        estimate_divergence(p, q, "kl", QUICK_ESTIMATE)
 
 
 def test_a_nan_row_is_named() -> None:
@@ -211,32 +211,3 @@ def test_cli_estimate_needs_both_files(capsys, tmp_path) -> None:
     assert "needs --p FILE and --q FILE" in capsys.readouterr().err
     assert main(["estimate", "--p", str(tmp_path / "absent.npy"), "--q", str(tmp_path / "absent.npy")]) == 2
     assert "cannot read samples" in capsys.readouterr().err
-
-
-def test_reproduce_estimation_rows(capsys) -> None:
-    assert (
-        main(
-            [
-                "reproduce",
-                "estimation",
-                "--dims",
-                "1",
-                "--pairs",
-                "shift",
-                "--divergence",
-                "kl",
-                "--divergence",
-                "js",
-                "--samples",
-                "1500",
-                "--max-steps",
-                "200",
-                "--json",
-            ]
-        )
-        == 0
-    )
-    rows = json.loads(capsys.readouterr().out)
-    assert [(row["pair"], row["dim"], row["divergence"]) for row in rows] == [("shift", 1, "kl"), ("shift", 1, "js")]
-    assert rows[0]["truth"] == pytest.approx(0.245) and rows[0]["truth_se"] == 0.0
-    assert rows[1]["truth_se"] > 0.0  # js has no closed form: Monte Carlo

@@ -17,8 +17,7 @@ from fgan.features import (
     load_or_train_classifier,
     train_classifier,
 )
-
-QUICK = {"epochs": 2, "batch_size": 32, "lr": 3e-3}
+from tests.helpers import QUICK_CLASSIFIER
 
 
 def blobs(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -40,7 +39,7 @@ def data() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
 
 @pytest.fixture(scope="module")
 def trained(data) -> tuple[FeatureClassifier, float]:
-    return train_classifier(*data, **QUICK)
+    return train_classifier(*data, **QUICK_CLASSIFIER)
 
 
 def test_frechet_distance_is_zero_for_identical_gaussians() -> None:
@@ -85,7 +84,7 @@ def test_classifier_is_accurate_deterministic_and_leaves_the_global_rng_alone(da
     assert not model.training
     assert model.features(data[2][:7]).shape == (7, 128) and model(data[2][:7]).shape == (7, 10)
     before = torch.get_rng_state()
-    again, accuracy_again = train_classifier(*data, **QUICK)
+    again, accuracy_again = train_classifier(*data, **QUICK_CLASSIFIER)
     assert torch.equal(torch.get_rng_state(), before)
     assert accuracy_again == accuracy
     for (name, value), (_, other) in zip(model.state_dict().items(), again.state_dict().items(), strict=True):
@@ -94,7 +93,7 @@ def test_classifier_is_accurate_deterministic_and_leaves_the_global_rng_alone(da
 
 def test_classifier_is_cached_and_retrained_for_other_data_or_a_damaged_file(data, tmp_path, monkeypatch) -> None:
     data = (data[0][:128], data[1][:128], data[2][:64], data[3][:64])  # accuracy does not matter here
-    model, accuracy, path = load_or_train_classifier("blobs", *data, cache=tmp_path, **QUICK)
+    model, accuracy, path = load_or_train_classifier("blobs", *data, cache=tmp_path, **QUICK_CLASSIFIER)
     assert path.parent == tmp_path / "classifiers" and path.name.startswith("blobs-") and path.is_file()
 
     def refuse(*args, **kwargs):
@@ -102,7 +101,9 @@ def test_classifier_is_cached_and_retrained_for_other_data_or_a_damaged_file(dat
 
     with monkeypatch.context() as patch:
         patch.setattr(features, "train_classifier", refuse)
-        loaded, loaded_accuracy, loaded_path = load_or_train_classifier("blobs", *data, cache=tmp_path, **QUICK)
+        loaded, loaded_accuracy, loaded_path = load_or_train_classifier(
+            "blobs", *data, cache=tmp_path, **QUICK_CLASSIFIER
+        )
     assert loaded_path == path and loaded_accuracy == accuracy
     assert torch.equal(loaded(data[2][:50]), model(data[2][:50]))
 
@@ -110,7 +111,9 @@ def test_classifier_is_cached_and_retrained_for_other_data_or_a_damaged_file(dat
     assert load_or_train_classifier("blobs", *changed, cache=tmp_path, epochs=1)[2] != path
 
     path.write_bytes(b"not a checkpoint \x00\xff garbage")
-    repaired, repaired_accuracy, repaired_path = load_or_train_classifier("blobs", *data, cache=tmp_path, **QUICK)
+    repaired, repaired_accuracy, repaired_path = load_or_train_classifier(
+        "blobs", *data, cache=tmp_path, **QUICK_CLASSIFIER
+    )
     assert repaired_path == path and repaired_accuracy == accuracy
     assert torch.equal(repaired(data[2][:50]), model(data[2][:50]))
     assert torch.load(path, weights_only=True)["key"] == "blobs"

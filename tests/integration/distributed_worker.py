@@ -1,4 +1,4 @@
-"""Trains a few small cases with the Python API; started by tests/test_distributed.py under torchrun (each rank
+"""Trains a few small cases with the Python API; started by tests/integration/test_torchrun.py under torchrun (each rank
 saves its final parameters) and imported by it to train the same cases in one process."""
 
 from __future__ import annotations

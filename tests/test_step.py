@@ -9,8 +9,6 @@ from dataclasses import replace
 
 import pytest
 import torch
-from distributed_worker import BatchNormCritic
-from test_critic_objective import TERM_SETS
 from torch import Tensor, nn
 
 from fgan.cli import main
@@ -22,6 +20,8 @@ from fgan.objectives import GENERATOR_OBJECTIVES, generator_loss
 from fgan.runs import prepare_run_dir
 from fgan.step import StepEngine, StepRecord
 from fgan.training import TrainConfig, Trainer, seed_everything
+from tests.integration.distributed_worker import BatchNormCritic
+from tests.test_critic_objective import TERM_SETS
 
 SGD = TrainConfig(steps=3, batch_size=32, optimizer="sgd", lr_generator=1.0, lr_critic=1.0, device="cpu", quiet=True)
 

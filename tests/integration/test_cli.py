@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from fgan.cli import main
+from tests.helpers import quick_run
 
-QUICK = ["--steps", "20", "--batch-size", "64", "--quiet", "--device", "cpu"]
+QUICK = quick_run(steps=20, batch_size=64)
 
 
 def test_divergences_prints_every_name_form(capsys) -> None:

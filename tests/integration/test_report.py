@@ -16,8 +16,9 @@ from PIL import Image
 
 from fgan.cli import main
 from fgan.report import downsample_indices, final_estimate, read_run, write_report
+from tests.helpers import quick_run
 
-QUICK = ["--batch-size", "32", "--quiet", "--device", "cpu"]
+QUICK = quick_run(batch_size=32)
 #: Headless Chromium with no network: these flags keep it from trying (and hanging on) its background services.
 CHROMIUM_FLAGS = [
     "--headless",

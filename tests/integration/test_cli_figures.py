@@ -10,8 +10,9 @@ import pytest
 from PIL import Image
 
 from fgan.cli import main
+from tests.helpers import quick_run
 
-QUICK = ["--quiet", "--device", "cpu"]
+QUICK = quick_run()
 
 
 def _error_line(capsys) -> str:

@@ -18,8 +18,9 @@ from fgan.loggers import MISSING_EXTRA, SCALAR_TAGS, TENSORBOARD_DIR, TensorBoar
 from fgan.models import MLPCritic, build_generator
 from fgan.runner import RunConfig, train_run
 from fgan.training import TrainConfig, Trainer
+from tests.helpers import quick_run
 
-QUICK = ["--batch-size", "32", "--quiet", "--device", "cpu"]
+QUICK = quick_run(batch_size=32)
 TAGS = {*SCALAR_TAGS.values(), "lr/critic", "lr/generator"}
 
 

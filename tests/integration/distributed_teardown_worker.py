@@ -1,7 +1,7 @@
-"""Started by tests/test_distributed.py under torchrun: trains two steps, then rank 1 leaves with an all_reduce in
-flight whose completion runs Python on a gloo thread; rank 0 joins that all_reduce 3 s later, while rank 1 exits.
-The thread can take the GIL only if the process group is freed before interpreter shutdown (else SIGABRT:
-``terminate called without an active exception``)."""
+"""Started by tests/integration/test_torchrun.py under torchrun: trains two steps, then rank 1 leaves with an
+all_reduce in flight whose completion runs Python on a gloo thread; rank 0 joins that all_reduce 3 s later, while
+rank 1 exits. The thread can take the GIL only if the process group is freed before interpreter shutdown (else
+SIGABRT: ``terminate called without an active exception``)."""
 
 from __future__ import annotations
 

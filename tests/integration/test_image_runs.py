@@ -14,8 +14,9 @@ from fgan.cli import main
 from fgan.idx import write_idx
 from fgan.runner import load_generator
 from fgan.training import TrainConfig, Trainer
+from tests.helpers import quick_run
 
-QUICK = ["--batch-size", "32", "--quiet", "--device", "cpu"]
+QUICK = quick_run(batch_size=32)
 
 
 @pytest.fixture(autouse=True)
@@ -129,7 +130,7 @@ def test_corrupt_idx_file_is_one_line_naming_it(fake_mnist, tmp_path, capsys) ->
 def test_dcgan_on_an_image_folder_at_32_pixels(image_folder, tmp_path) -> None:
     run = tmp_path / "run"
     arguments = ["--data", f"folder:{image_folder}", "--image-size", "32", "--steps", "2", "--batch-size", "4"]
-    assert main(["train", *arguments, "--quiet", "--device", "cpu", "--out", str(run)]) == 0
+    assert main(["train", *arguments, *quick_run(), "--out", str(run)]) == 0
     config = json.loads((run / "config.json").read_text())
     assert config["model"]["model"] == "dcgan" and config["data_shape"] == [3, 32, 32]
     with Image.open(run / "plots" / "samples.png") as grid:

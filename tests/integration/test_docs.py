@@ -17,7 +17,7 @@ import pytest
 from fgan.cli import build_parser
 from fgan.divergences import get_divergence
 
-TUTORIAL_PATH = Path(__file__).resolve().parents[1] / "docs" / "tutorial.md"
+TUTORIAL_PATH = Path(__file__).resolve().parents[2] / "docs" / "tutorial.md"
 TUTORIAL = TUTORIAL_PATH.read_text()
 
 SECTIONS = (

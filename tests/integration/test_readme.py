@@ -10,7 +10,7 @@ import pytest
 
 from fgan.cli import build_parser
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
 
 def blocks(language: str) -> list[str]:

@@ -1,14 +1,11 @@
 """Options declared once: every option field of the configs is reachable by flag and by TOML file, with the same
-value; the help shows each default once; the one error boundary (bad input: one line, exit 2; a bug: a traceback,
-exit 1)."""
+value; out-of-range values are one line; the help shows each default once; options that do not apply are refused."""
 
 from __future__ import annotations
 
 import ast
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +14,13 @@ import pytest
 import fgan
 import fgan.cli
 from fgan.cli import build, build_parser, main
-from fgan.cli import divergences as divergences_command
 from fgan.cli.arguments import Option
 from fgan.cli.common import config_from
 from fgan.estimation import EstimateConfig
 from fgan.options import option_fields
 from fgan.runner import ModelConfig, RunConfig
 from fgan.training import TrainConfig
+from tests.helpers import quick_run
 
 COMMANDS = build()[1]
 #: Which command reaches which config's options.
@@ -136,37 +133,6 @@ def test_help_shows_each_default_once(capsys) -> None:
     assert "'synthetic' profile" in text and "'image' profile: steps 5000, batch size 256" in text
 
 
-def test_version(capsys) -> None:
-    with pytest.raises(SystemExit) as exit_code:
-        main(["--version"])
-    assert exit_code.value.code == 0 and capsys.readouterr().out == f"fgan {fgan.__version__}\n"
-
-
-@pytest.mark.parametrize("error", [RuntimeError("internal"), ValueError("not the user's fault"), KeyError("x")])
-def test_an_internal_error_is_a_traceback_and_exit_code_1(monkeypatch, capsys, error: Exception) -> None:
-    def broken() -> None:
-        raise error
-
-    monkeypatch.setattr(divergences_command, "describe_divergences", broken)
-    assert main(["divergences"]) == 1
-    err = capsys.readouterr().err
-    assert err.startswith("Traceback (most recent call last):") and "in broken" in err
-    assert f"{type(error).__name__}: " in err and "please report it" in err.splitlines()[-1]
-
-
-def test_the_fgan_program_prints_a_traceback_for_a_bug(tmp_path) -> None:
-    """In a fresh process: an exception that is not a UsageError escapes no handler but the boundary's."""
-    script = (
-        "import sys\n"
-        "from fgan.cli import divergences\n"
-        "divergences.describe_divergences = lambda: 1 / 0\n"
-        "from fgan.cli import main\n"
-        "sys.exit(main(['divergences']))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
-    assert done.returncode == 1 and "ZeroDivisionError" in done.stderr and "Traceback" in done.stderr
-
-
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -186,7 +152,7 @@ def test_options_that_do_not_apply_to_the_data_are_refused(tmp_path, capsys, arg
 
 
 def test_config_json_records_only_the_options_that_ran(tmp_path) -> None:
-    quick = ["--steps", "2", "--batch-size", "16", "--quiet", "--device", "cpu"]
+    quick = quick_run(steps=2, batch_size=16)
     assert main(["train", "--data", "digits", "--out", str(tmp_path / "images"), *quick]) == 0
     image = json.loads((tmp_path / "images" / "config.json").read_text())
     assert set(image["model"]) == {"model", "latent_dim"} and image["sample_every"] == 500

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from distributed_worker import train_cases
 
 from fgan import distributed
+from tests.integration.distributed_worker import train_cases
 
 TESTS = Path(__file__).resolve().parent
 TRAIN = [
