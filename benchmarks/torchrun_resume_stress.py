@@ -1,4 +1,4 @@
-"""Stress loop of tests/test_distributed.py's resume under another number of processes: a 1-process checkpoint
+"""Stress loop of tests/integration/test_torchrun.py's resume under another number of processes: a 1-process checkpoint
 (20 steps) resumed under 2 torchrun processes to step 30, ``--runs`` times, each process under ``nice``. It prints
 each failed run's exit status and stderr (with Python's fault handler on, an abort shows every thread's stack) as it
 happens, then the number of failed runs, and exits 1 when any run failed.
