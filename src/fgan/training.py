@@ -87,6 +87,13 @@ class TrainConfig:
     lr_schedule: Literal["constant", "linear"] = option(
         "constant", help="linear: step sizes fall to 0 at the end", choices=LR_SCHEDULES
     )
+    lr_schedule_span: tuple[int, int] | None = option(
+        None,
+        help="linear: the steps START END over which the step sizes fall from their full value to 0 (full before "
+        "START, 0 after END); None: 0 and --steps",
+        low=0,
+        metavar="STEP",
+    )
     critic_penalty: float | None = option(
         None,
         help="penalty LAMBDA/2 (E_P[V²] + E_Q[V²]) on the raw critic output; None: the divergence's own "
@@ -264,11 +271,12 @@ class Trainer:
         self._callbacks.append((every, callback))
 
     def _lr_factor(self, step: int) -> float:
-        """The learning-rate multiplier at ``step``: 1, or falling linearly to 0 at ``config.steps`` (and staying 0
-        for steps beyond it)."""
+        """The learning-rate multiplier at ``step``: 1, or linear over the span (a, b) (``lr_schedule_span``, by
+        default (0, ``config.steps``)): min(1, max(0, 1 - (step - a) / (b - a))), 1 before a and 0 after b."""
         if self.config.lr_schedule == "constant":
             return 1.0
-        return max(0.0, 1.0 - step / max(1, self.config.steps))
+        start, end = self.config.lr_schedule_span or (0, self.config.steps)
+        return min(1.0, max(0.0, 1.0 - (step - start) / max(1, end - start)))
 
     def _on_nonfinite(self, quantity: str) -> None:
         """A non-finite ``quantity`` in the step about to be taken: raise NonFiniteError (``on_nonfinite="stop"``)
