@@ -33,7 +33,7 @@ def test_divergences_prints_every_name_form(capsys) -> None:
         "js-weighted:PI",
         "alpha:A",
     ):
-        assert f"\n{name} " in out
+        assert f"\n{name} " in "\n" + out  # each name starts a line
     assert "W(e^{1-t})" in out
 
 
@@ -141,6 +141,10 @@ BAD_INPUTS = [
     (["reproduce", "cifar"], "invalid choice"),
     (["sample", "/nonexistent/run", "--out", "x.npy"], "not a run folder"),
     (["frobnicate"], "invalid choice"),
+    (["trian"], "invalid choice: 'trian' (choose from 'divergences', 'train',"),
+    (["trian"], "; did you mean 'train'? (see fgan --help)"),
+    (["reproduce", "gausian-mixture"], "did you mean 'gaussian-mixture'?"),
+    (["train", "--optimizer", "adamw"], "did you mean 'adam'?"),
     ([], "required"),
 ]
 
@@ -193,3 +197,24 @@ def test_data_smaller_than_one_batch_is_a_one_line_warning_before_training(tmp_p
     ]
     assert main(["train", "--data", f"file:{samples}", "--out", str(run), "--force", *QUICK, "--batch-size", "10"]) == 0
     assert "warning" not in capsys.readouterr().err
+
+
+def test_divergences_fit_100_columns_unless_wide(capsys) -> None:
+    assert main(["divergences"]) == 0
+    records = capsys.readouterr().out
+    assert max(map(len, records.splitlines())) <= 100
+    assert "\nkl              f(u) = u log u;  f'(1) = 1\n                g_f(v) = v\n" in records
+    assert main(["divergences", "--wide"]) == 0
+    table = capsys.readouterr().out
+    assert table.startswith("name ") and "g_f(v)" in table.splitlines()[0]
+    assert max(map(len, table.splitlines())) > 100
+
+
+def test_device_help_names_the_default_without_contradicting_it(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert (
+        "--device {auto,cpu,cuda,mps} where to train: cpu, cuda, mps, or auto for the first of cuda, mps, cpu" in text
+    )
+    assert "that is available (default: auto)" in text and "auto: cuda, then" not in text

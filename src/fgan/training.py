@@ -108,7 +108,12 @@ class TrainConfig:
         choices=NONFINITE_ACTIONS,
     )
     seed: int = option(0, help="random seed")
-    device: str = option("auto", help="auto: cuda, then mps, then cpu", choices=DEVICES, resumable=True)
+    device: str = option(
+        "auto",
+        help="where to train: cpu, cuda, mps, or auto for the first of cuda, mps, cpu that is available",
+        choices=DEVICES,
+        resumable=True,
+    )
     precision: Literal["fp32", "bf16", "fp16"] = option(
         "fp32",
         help="the networks' arithmetic: bf16 or fp16 (loss-scaled) autocast with float32 weights; the divergence "
