@@ -12,8 +12,6 @@ import torch
 from fgan import distributed
 from fgan.cli.arguments import Commands
 from fgan.cli.common import (
-    Interrupted,
-    TrainingFailed,
     config_from,
     default_out,
     divergence_names,
@@ -21,6 +19,7 @@ from fgan.cli.common import (
     training_config,
     training_groups,
 )
+from fgan.cli.outcomes import Interrupted, TrainingFailed
 from fgan.datasets import IMAGE_DATA, VECTOR_DATA, is_image_data
 from fgan.errors import UsageError
 from fgan.models import LocationScaleGenerator
