@@ -2,6 +2,8 @@
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
+# Options added to the demo's command (tests/test_readme.py shortens it: DEMO_OPTIONS='--steps 40 --divergence kl --snapshots 2').
+DEMO_OPTIONS ?=
 # The outcome of installing Chromium, for the browser test of `fgan report` (see .ci/install-chromium).
 CHROMIUM_STAMP := $(VENV)/.chromium
 
@@ -13,7 +15,7 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 	touch $@
 
 demo: $(BIN)/.installed
-	$(BIN)/fgan reproduce gaussian-mixture --out runs/demo --force
+	$(BIN)/fgan reproduce gaussian-mixture --out runs/demo --force $(DEMO_OPTIONS)
 
 $(CHROMIUM_STAMP):
 	bash .ci/install-chromium $@

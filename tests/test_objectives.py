@@ -39,3 +39,16 @@ def test_alternative_objective_maximises_the_activation_on_fakes() -> None:
 def test_unknown_generator_objective_is_rejected() -> None:
     with pytest.raises(ValueError, match="minimax, alternative"):
         generator_loss(get_divergence("kl"), torch.zeros(3), "heuristic")  # type: ignore[arg-type]
+
+
+def test_a_divergence_name_is_accepted_as_the_trainer_accepts_it() -> None:
+    real, fake = torch.randn(16), torch.randn(16)
+    divergence = get_divergence("alpha:0.5")
+    torch.testing.assert_close(variational_bound("alpha:0.5", real, fake), variational_bound(divergence, real, fake))
+    torch.testing.assert_close(critic_loss("KL", real, fake), critic_loss(get_divergence("kl"), real, fake))
+    for objective in ("minimax", "alternative"):
+        torch.testing.assert_close(
+            generator_loss("js", fake, objective), generator_loss(get_divergence("js"), fake, objective)
+        )
+    with pytest.raises(ValueError, match="unknown divergence 'kl2'"):
+        variational_bound("kl2", real, fake)

@@ -16,14 +16,54 @@ convex f),
 (scoring image runs), :mod:`fgan.runner` (runs from a config), :mod:`fgan.cli` (the command line).
 """
 
-from fgan import data, datasets, image_models, images, models
-from fgan.divergences import Divergence, get_divergence, list_divergences, register_divergence
-from fgan.errors import UsageError
-from fgan.estimation import DivergenceEstimate, EstimateConfig, estimate_divergence
-from fgan.objectives import critic_loss, generator_loss, variational_bound
-from fgan.training import TrainConfig, Trainer, seed_everything
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fgan import data, datasets, image_models, images, models
+    from fgan.divergences import Divergence, get_divergence, list_divergences, register_divergence
+    from fgan.errors import UsageError
+    from fgan.estimation import DivergenceEstimate, EstimateConfig, estimate_divergence
+    from fgan.objectives import critic_loss, generator_loss, variational_bound
+    from fgan.training import TrainConfig, Trainer, seed_everything
 
 __version__ = "0.1.0"
+
+#: Where each public name lives; imported on first use (PEP 562), so that ``import fgan`` (and ``fgan --help``)
+#: imports neither torch nor scipy.
+_EXPORTS = {
+    "Divergence": "fgan.divergences",
+    "get_divergence": "fgan.divergences",
+    "list_divergences": "fgan.divergences",
+    "register_divergence": "fgan.divergences",
+    "UsageError": "fgan.errors",
+    "DivergenceEstimate": "fgan.estimation",
+    "EstimateConfig": "fgan.estimation",
+    "estimate_divergence": "fgan.estimation",
+    "critic_loss": "fgan.objectives",
+    "generator_loss": "fgan.objectives",
+    "variational_bound": "fgan.objectives",
+    "TrainConfig": "fgan.training",
+    "Trainer": "fgan.training",
+    "seed_everything": "fgan.training",
+}
+_SUBMODULES = ("data", "datasets", "image_models", "images", "models")
+
+
+def __getattr__(name: str) -> Any:
+    """The public name ``name``, imported from its module on first use."""
+    if name in _SUBMODULES:
+        return importlib.import_module(f"fgan.{name}")
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'fgan' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS, *_SUBMODULES])
+
 
 __all__ = [
     "Divergence",

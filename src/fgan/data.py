@@ -146,3 +146,7 @@ class TensorSampler:
             self.samples = self.samples.to(device)
         index = torch.randint(len(self.samples), (n,), device=self.samples.device)
         return self.samples[index]
+
+    def __len__(self) -> int:
+        """The number of rows drawn from."""
+        return len(self.samples)

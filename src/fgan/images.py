@@ -114,6 +114,10 @@ class ImageSampler:
         index = torch.randint(len(self.images), (n,), device=self.images.device)
         return self.images[index].float().div_(255)
 
+    def __len__(self) -> int:
+        """The number of images drawn from."""
+        return len(self.images)
+
 
 @dataclass
 class ImageData:

@@ -15,35 +15,39 @@ from typing import Literal, get_args
 
 from torch import Tensor
 
-from fgan.divergences import Divergence
+from fgan.divergences import Divergence, get_divergence
 from fgan.errors import UsageError
 
 GeneratorObjective = Literal["minimax", "alternative"]
 GENERATOR_OBJECTIVES: tuple[GeneratorObjective, ...] = get_args(GeneratorObjective)
 
 
-def variational_bound(divergence: Divergence, critic_real: Tensor, critic_fake: Tensor) -> Tensor:
+def variational_bound(divergence: Divergence | str, critic_real: Tensor, critic_fake: Tensor) -> Tensor:
     """``F = mean g_f(v_real) - mean f*(g_f(v_fake))``: the variational lower bound on D_f(P||Q).
 
     Args:
-        divergence: the f-divergence.
+        divergence: the f-divergence, or its name (see :func:`~fgan.divergences.get_divergence`).
         critic_real: raw critic outputs V(x) on samples from P, any shape.
         critic_fake: raw critic outputs V(x) on samples from Q, any shape.
     """
+    divergence = get_divergence(divergence)
     return divergence.activation(critic_real).mean() - divergence.conjugate_of_activation(critic_fake).mean()
 
 
-def critic_loss(divergence: Divergence, critic_real: Tensor, critic_fake: Tensor) -> Tensor:
-    """``-F``: the critic ascends the bound."""
+def critic_loss(divergence: Divergence | str, critic_real: Tensor, critic_fake: Tensor) -> Tensor:
+    """``-F``: the critic ascends the bound (``divergence`` an object or its name)."""
     return -variational_bound(divergence, critic_real, critic_fake)
 
 
-def generator_loss(divergence: Divergence, critic_fake: Tensor, objective: GeneratorObjective = "minimax") -> Tensor:
-    """The generator's loss from the critic outputs on generated samples.
+def generator_loss(
+    divergence: Divergence | str, critic_fake: Tensor, objective: GeneratorObjective = "minimax"
+) -> Tensor:
+    """The generator's loss from the critic outputs on generated samples (``divergence`` an object or its name).
 
     * ``minimax``: ``-mean f*(g_f(v_fake))``, the part of F that depends on θ (so its gradient is ∇_θ F).
     * ``alternative``: ``-mean g_f(v_fake)`` (maximise E_Q[g_f(V(x))]).
     """
+    divergence = get_divergence(divergence)
     if objective == "minimax":
         return -divergence.conjugate_of_activation(critic_fake).mean()
     if objective == "alternative":

@@ -44,6 +44,8 @@ MAX_CURVE_POINTS = 2000
 MAX_GRIDS = 8
 #: The final divergence estimate is the mean of the bound over this last fraction of the logged steps.
 FINAL_FRACTION = 0.1
+#: What the report and ``fgan train`` call that estimate.
+FINAL_ESTIMATE_NAME = f"final F (mean of the last {FINAL_FRACTION:.0%} of steps)"
 #: Names of the evaluation values (flattened keys of evaluation.json); other scalar values show their key.
 EVALUATION_LABELS = {
     "n_generated": "generated samples",
@@ -433,7 +435,7 @@ def _facts(run: RunData) -> str:
         "data": run.data,
         "model": str(run.config.get("model", {}).get("model", "?")),
         "steps trained": f"{run.steps_trained}" + (f" of {target}" if target is not None else ""),
-        f"final F (mean of the last {FINAL_FRACTION:.0%} of steps)": _format(estimate),
+        FINAL_ESTIMATE_NAME: _format(estimate),
     }
     if run.nonfinite_steps:
         facts["non-finite steps"] = str(run.nonfinite_steps)

@@ -13,7 +13,7 @@ grids also go to ``tensorboard/`` (see :mod:`fgan.loggers`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sized
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -226,6 +226,9 @@ def train_run(
     """
     data, note = load_data(config, download)
     main = distributed.is_main_process()
+    warning = small_data_warning(data, config.data, config.train.batch_size)
+    if warning and notify is not None and main:
+        notify(warning)
     config.divergence = get_divergence(config.divergence).name
     config.model = config.model.resolved(config.data)
     config.data_shape = _data_shape(data)
@@ -244,26 +247,44 @@ def train_run(
     return trainer
 
 
+def small_data_warning(data: Sampler, name: str, batch_size: int) -> str | None:
+    """A one-line warning when ``data`` holds fewer samples than one minibatch of ``batch_size`` (drawn with
+    replacement, every batch then repeats samples, and a critic can separate them from generated ones at once),
+    else None; data of unknown size (a distribution) never warns."""
+    if not isinstance(data, Sized) or len(data) >= batch_size:
+        return None
+    return (
+        f"warning: {name} holds {len(data)} samples, fewer than one minibatch of {batch_size}: every batch repeats "
+        f"samples (try --batch-size {len(data)} or less)"
+    )
+
+
 def _process_config(train: TrainConfig) -> TrainConfig:
     """The training options of this process: with several processes (torchrun), only rank 0 shows progress."""
     return train if distributed.is_main_process() else replace(train, quiet=True)
 
 
-def resume_run(run_dir: str | Path, notify: Callable[[str], None] | None = None, **changes: Any) -> Trainer:
+def resume_run(
+    run_dir: str | Path, notify: Callable[[str], None] | None = None, warm_restart: bool = False, **changes: Any
+) -> Trainer:
     """Continue a run from its newest checkpoint that loads, with its saved config.
 
     ``changes`` replace saved options that are declared resumable (``option(..., resumable=True)`` on
     :class:`~fgan.training.TrainConfig` or :class:`RunConfig`: ``steps``, ``quiet``, ``device``, ``logger``); a
-    value of None keeps the saved one. ``steps`` moves the run's target (a linear learning-rate schedule stretches to
-    the new target). Metrics of steps after the checkpoint are dropped, as they will be run again. On the CPU a
-    resumed run on in-memory data ends with the same parameters, bit for bit, as one never interrupted (an image
-    folder is streamed by worker processes, whose order is not restored).
+    value of None keeps the saved one. ``steps`` moves the run's target, not its learning-rate schedule: a linear
+    schedule still reaches 0 where it did, and the step sizes stay 0 after it, unless ``warm_restart``, which
+    restarts the decay at the checkpoint's step from the full step sizes to 0 at the new target (see
+    :func:`resumed_schedule`); ``notify`` gets one line saying which. Metrics of steps after the checkpoint are
+    dropped, as they will be run again. On the CPU a resumed run on in-memory data ends with the same parameters,
+    bit for bit, as one never interrupted (an image folder is streamed by worker processes, whose order is not
+    restored).
 
     Raises:
         UsageError: for an option that cannot change on resume.
     """
     run_dir = Path(run_dir)
     config = _read_run_config(run_dir)
+    saved_steps = config.train.steps
     given = {name: value for name, value in changes.items() if value is not None}
     config.train = replace(config.train, **_resumable_changes(config.train, given))
     config = replace(config, **_resumable_changes(config, given))
@@ -282,6 +303,10 @@ def resume_run(run_dir: str | Path, notify: Callable[[str], None] | None = None,
     trainer.load_state_dict(state)
     if trainer.step > trainer.config.steps:
         raise UsageError(f"the run is at step {trainer.step}, beyond the {trainer.config.steps} steps asked for")
+    span, schedule_note = resumed_schedule(config.train, saved_steps, trainer.step, warm_restart)
+    config.train.lr_schedule_span = trainer.config.lr_schedule_span = span
+    if schedule_note and notify is not None and main:
+        notify(schedule_note)
     if main:
         truncate_metrics(run_dir, trainer.step)
         for row in read_metrics(run_dir):
@@ -299,6 +324,39 @@ def _resumable_fields(config: Any) -> list[str]:
 def _resumable_changes(config: Any, given: dict[str, Any]) -> dict[str, Any]:
     """The entries of ``given`` that are resumable options of ``config``."""
     return {name: given[name] for name in _resumable_fields(config) if name in given}
+
+
+def resumed_schedule(
+    train: TrainConfig, saved_steps: int, step: int, warm_restart: bool
+) -> tuple[tuple[int, int] | None, str | None]:
+    """The linear schedule's span (a, b) of a run resumed at ``step`` whose target moved from ``saved_steps`` to
+    ``train.steps``, and the line that says what it does (None when nothing changed).
+
+    The factor is min(1, max(0, 1 - (step - a) / (b - a))): without ``warm_restart`` the span is kept, (0,
+    ``saved_steps``) or the run's own, so the rate falls as it would have and stays at its final value, 0; with it,
+    the span is (``step``, ``train.steps``), a restart of the decay from the full rate.
+
+    Raises:
+        UsageError: for ``warm_restart`` on a constant schedule.
+    """
+    if train.lr_schedule == "constant":
+        if warm_restart:
+            raise UsageError("--warm-restart restarts a linear learning-rate schedule; this run's is constant")
+        return train.lr_schedule_span, None
+    kept = train.lr_schedule_span or (0, saved_steps)
+    if warm_restart:
+        return (step, train.steps), (
+            f"warm restart at step {step}: the step sizes restart at their full value (generator "
+            f"{train.lr_generator:g}, critic {train.lr_critic:g}) and fall linearly to 0 at step {train.steps}"
+        )
+    if train.steps == saved_steps:
+        return train.lr_schedule_span, None
+    falls = "stay at their final value, 0," if step >= kept[1] else f"fall to 0 at step {kept[1]} as before and stay"
+    return kept, (
+        f"resuming at step {step} with the target moved to {train.steps}: the linear schedule keeps its end, so the "
+        f"step sizes {falls} until step {train.steps} (--warm-restart restarts the decay from the full step sizes "
+        f"to 0 at step {train.steps})"
+    )
 
 
 def _read_run_config(run_dir: Path) -> RunConfig:

@@ -97,6 +97,13 @@ class TrainConfig:
         (0.5, 0.999), help="Adam's β1 and β2", low=0, high=1, high_open=True, metavar="BETA"
     )
     lr_schedule: LRSchedule = option("constant", help="linear: step sizes fall to 0 at the end", choices=LR_SCHEDULES)
+    lr_schedule_span: tuple[int, int] | None = option(
+        None,
+        help="linear: the steps START END over which the step sizes fall from their full value to 0 (full before "
+        "START, 0 after END); None: 0 and --steps",
+        low=0,
+        metavar="STEP",
+    )
     critic_penalty: float | None = option(
         None,
         help="penalty LAMBDA/2 (E_P[V²] + E_Q[V²]) on the raw critic output; None: the divergence's own "
@@ -111,7 +118,12 @@ class TrainConfig:
         choices=NONFINITE_ACTIONS,
     )
     seed: int = option(0, help="random seed")
-    device: str = option("auto", help="auto: cuda, then mps, then cpu", choices=DEVICES, resumable=True)
+    device: str = option(
+        "auto",
+        help="where to train: cpu, cuda, mps, or auto for the first of cuda, mps, cpu that is available",
+        choices=DEVICES,
+        resumable=True,
+    )
     precision: Precision = option(
         "fp32",
         help="the networks' arithmetic: bf16 or fp16 (loss-scaled) autocast with float32 weights; the divergence "
@@ -279,11 +291,12 @@ class Trainer:
         self._callbacks.append((every, callback))
 
     def _lr_factor(self, step: int) -> float:
-        """The learning-rate multiplier at ``step``: 1, or falling linearly to 0 at ``config.steps`` (and staying 0
-        for steps beyond it)."""
+        """The learning-rate multiplier at ``step``: 1, or linear over the span (a, b) (``lr_schedule_span``, by
+        default (0, ``config.steps``)): min(1, max(0, 1 - (step - a) / (b - a))), 1 before a and 0 after b."""
         if self.config.lr_schedule == "constant":
             return 1.0
-        return max(0.0, 1.0 - step / max(1, self.config.steps))
+        start, end = self.config.lr_schedule_span or (0, self.config.steps)
+        return min(1.0, max(0.0, 1.0 - (step - start) / max(1, end - start)))
 
     def _on_nonfinite(self, quantity: str) -> None:
         """A non-finite ``quantity`` in the step about to be taken: raise NonFiniteError (``on_nonfinite="stop"``)

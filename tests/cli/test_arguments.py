@@ -44,7 +44,7 @@ def other_value(option: Option) -> Any:
     if option.choices is not None:
         return next(choice for choice in option.choices if choice != option.default)
     if option.count == 2:
-        return (0.25, 0.75)
+        return (0.25, 0.75) if option.element is float else (10, 20)
     if option.element is int:
         return (option.default or int(option.spec.low or 0)) + 1
     if option.element is float:
@@ -117,7 +117,7 @@ def test_a_value_out_of_the_declared_range_is_one_line(tmp_path, capsys, argv, m
 
 
 def test_resume_may_change_exactly_the_resumable_options() -> None:
-    assert COMMANDS["train"].resumable == {"resume", "steps", "quiet", "device", "logger"}
+    assert COMMANDS["train"].resumable == {"resume", "steps", "quiet", "device", "logger", "warm_restart"}
 
 
 def test_help_shows_each_default_once(capsys) -> None:

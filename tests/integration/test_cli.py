@@ -10,6 +10,9 @@ import numpy as np
 import pytest
 
 from fgan.cli import main
+from fgan.report import final_estimate
+from fgan.runner import load_generator
+from fgan.runs import read_metrics
 from tests.helpers import quick_run
 
 QUICK = quick_run(steps=20, batch_size=64)
@@ -31,14 +34,17 @@ def test_divergences_prints_every_name_form(capsys) -> None:
         "js-weighted:PI",
         "alpha:A",
     ):
-        assert f"\n{name} " in out
+        assert f"\n{name} " in "\n" + out  # each name starts a line
     assert "W(e^{1-t})" in out
 
 
 def test_train_writes_a_run_folder_and_sample_reads_it(tmp_path, capsys) -> None:
     run = tmp_path / "run"
     assert main(["train", "--data", "grid", "--divergence", "tv", "--out", str(run), *QUICK]) == 0
-    assert "trained 20 steps of tv;" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    bound = np.array([row["bound"] for row in read_metrics(run)], dtype=float)
+    assert f"trained 20 steps of tv; final F (mean of the last 10% of steps) = {final_estimate(bound):.4f};" in out
+    assert "μ̂" not in out  # an MLP generator has no location and scale
     config = json.loads((run / "config.json").read_text())
     assert config["divergence"] == "tv" and config["train"]["critic_penalty"] == 0.01
     assert len((run / "metrics.jsonl").read_text().splitlines()) == 20
@@ -51,7 +57,7 @@ def test_train_writes_a_run_folder_and_sample_reads_it(tmp_path, capsys) -> None
     assert (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_train_on_a_1d_mixture_with_location_scale_generator(tmp_path) -> None:
+def test_train_on_a_1d_mixture_with_location_scale_generator(tmp_path, capsys) -> None:
     run = tmp_path / "run"
     assert (
         main(
@@ -74,8 +80,11 @@ def test_train_on_a_1d_mixture_with_location_scale_generator(tmp_path) -> None:
         )
         == 0
     )
+    out = capsys.readouterr().out
     config = json.loads((run / "config.json").read_text())
     assert config["model"]["generator"] == "location-scale" and config["train"]["critic_steps"] == 2
+    generator = load_generator(run, "cpu")
+    assert f"; μ̂ = {generator.mu.item():.6f}, σ̂ = {generator.sigma.item():.6f};" in out
     assert main(["sample", str(run), "--n", "5", "--out", str(tmp_path / "s.npy")]) == 0
     assert np.load(tmp_path / "s.npy").shape == (5, 1)
 
@@ -133,6 +142,10 @@ BAD_INPUTS = [
     (["reproduce", "cifar"], "invalid choice"),
     (["sample", "/nonexistent/run", "--out", "x.npy"], "not a run folder"),
     (["frobnicate"], "invalid choice"),
+    (["trian"], "invalid choice: 'trian' (choose from 'divergences', 'train',"),
+    (["trian"], "; did you mean 'train'? (see fgan --help)"),
+    (["reproduce", "gausian-mixture"], "did you mean 'gaussian-mixture'?"),
+    (["train", "--optimizer", "adamw"], "did you mean 'adam'?"),
     ([], "required"),
 ]
 
@@ -171,3 +184,38 @@ def test_module_entry_point_runs_without_traceback() -> None:
         [sys.executable, "-m", "fgan", "train", "--divergence", "x"], capture_output=True, text=True, check=False
     )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and bad.stderr.count("\n") == 1
+
+
+def test_data_smaller_than_one_batch_is_a_one_line_warning_before_training(tmp_path, capsys) -> None:
+    samples = tmp_path / "few.npy"
+    np.save(samples, np.random.default_rng(0).standard_normal((10, 2)))
+    run = tmp_path / "run"
+    assert main(["train", "--data", f"file:{samples}", "--out", str(run), *QUICK]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert warnings == [
+        f"fgan: warning: file:{samples} holds 10 samples, fewer than one minibatch of 64: every batch repeats "
+        "samples (try --batch-size 10 or less)"
+    ]
+    assert main(["train", "--data", f"file:{samples}", "--out", str(run), "--force", *QUICK, "--batch-size", "10"]) == 0
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_divergences_fit_100_columns_unless_wide(capsys) -> None:
+    assert main(["divergences"]) == 0
+    records = capsys.readouterr().out
+    assert max(map(len, records.splitlines())) <= 100
+    assert "\nkl              f(u) = u log u;  f'(1) = 1\n                g_f(v) = v\n" in records
+    assert main(["divergences", "--wide"]) == 0
+    table = capsys.readouterr().out
+    assert table.startswith("name ") and "g_f(v)" in table.splitlines()[0]
+    assert max(map(len, table.splitlines())) > 100
+
+
+def test_device_help_names_the_default_without_contradicting_it(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert (
+        "--device {auto,cpu,cuda,mps} where to train: cpu, cuda, mps, or auto for the first of cuda, mps, cpu" in text
+    )
+    assert "that is available (default: auto)" in text and "auto: cuda, then" not in text

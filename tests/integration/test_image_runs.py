@@ -236,3 +236,13 @@ def test_time_limit_and_callbacks(tmp_path) -> None:
     assert trainer.step == 0
     trainer.train()
     assert trainer.step == 9 and seen == [3, 6, 9]
+
+
+def test_a_folder_of_fewer_images_than_one_batch_is_warned_about(image_folder) -> None:
+    from fgan.images import FolderImages
+    from fgan.runner import small_data_warning
+
+    folder = FolderImages(image_folder, 32, workers=0)
+    warning = small_data_warning(folder, "folder:pictures", 256)
+    assert warning is not None and "holds 12 samples, fewer than one minibatch of 256" in warning
+    assert small_data_warning(folder, "folder:pictures", 12) is None

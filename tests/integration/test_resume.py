@@ -232,3 +232,63 @@ def test_resume_run_changes_only_resumable_options(tmp_path) -> None:
         resume_run(run, batch_size=32)
     trainer = resume_run(run, steps=6, logger="none", device=None)
     assert trainer.step == 6 and trainer.config.batch_size == 16
+
+
+def _learning_rates(run: Path) -> list[float]:
+    """The critic's step size in each checkpoint of ``run``, oldest first."""
+    paths = sorted((run / "checkpoints").glob("step-*.pt"))
+    return [load_checkpoint(path)["critic_optimizer"]["param_groups"][0]["lr"] for path in paths]
+
+
+def test_extending_a_finished_linear_run_keeps_its_schedule_and_says_so(tmp_path, capsys) -> None:
+    from fgan.cli import main
+
+    run = tmp_path / "run"
+    linear = [*TRAIN, "--steps", "40", "--lr-schedule", "linear", "--lr", "1e-3", "--checkpoint-every", "10"]
+    assert main([*linear, "--out", str(run)]) == 0
+    finished = parameters(load_generator(run, "cpu"))
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run), "--steps", "60"]) == 0
+    err = capsys.readouterr().err
+    assert "the linear schedule keeps its end, so the step sizes stay at their final value, 0, until step 60" in err
+    assert json.loads((run / "config.json").read_text())["train"]["lr_schedule_span"] == [0, 40]
+    assert _learning_rates(run)[-1] == 0.0
+    assert_bitwise_equal(parameters(load_generator(run, "cpu")), finished)  # a rate of 0 moves nothing
+
+
+def test_a_warm_restart_restarts_the_linear_decay_to_the_new_end(tmp_path, capsys) -> None:
+    from fgan.cli import main
+
+    run = tmp_path / "run"
+    linear = [*TRAIN, "--steps", "40", "--lr-schedule", "linear", "--lr", "1e-3", "--checkpoint-every", "10"]
+    assert main([*linear, "--out", str(run)]) == 0
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run), "--steps", "60", "--warm-restart", "--checkpoint-every", "10"]) == 2
+    assert "cannot change: checkpoint_every" in capsys.readouterr().err
+    assert main(["train", "--resume", str(run), "--steps", "80", "--warm-restart"]) == 0
+    assert "warm restart at step 40: the step sizes restart at their full value" in capsys.readouterr().err
+    assert json.loads((run / "config.json").read_text())["train"]["lr_schedule_span"] == [40, 80]
+    steps = sorted(int(p.stem.split("-")[1]) for p in (run / "checkpoints").glob("step-*.pt"))
+    expected = {step: 1e-3 * min(1.0, max(0.0, 1 - (step - 40) / 40)) for step in (40, 50, 60, 70, 80)}
+    assert _learning_rates(run) == pytest.approx([expected[step] for step in steps[-3:]], abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--lr-schedule", "constant"], "this run's is constant"),
+        ([], "needs --resume RUN"),
+    ],
+)
+def test_a_warm_restart_needs_a_resumed_linear_run(tmp_path, capsys, argv: list[str], message: str) -> None:
+    from fgan.cli import main
+
+    run = tmp_path / "run"
+    if argv:
+        assert main([*TRAIN, "--steps", "20", *argv, "--out", str(run)]) == 0
+        capsys.readouterr()
+        assert main(["train", "--resume", str(run), "--steps", "30", "--warm-restart"]) == 2
+    else:
+        assert main([*TRAIN, "--steps", "20", "--warm-restart", "--out", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1

@@ -7,34 +7,54 @@ exception is a bug in fgan: its traceback, a line asking to report it, and exit 
 
 from __future__ import annotations
 
+import argparse
+import importlib
 import sys
 import traceback
+from types import ModuleType
 
 from fgan import __version__
-from fgan.cli import bench, divergences, estimate, evaluate, plot, report, reproduce, sample, train
 from fgan.cli.arguments import Command, Commands, Parser
-from fgan.cli.common import Interrupted, TrainingFailed
+from fgan.cli.outcomes import Interrupted, TrainingFailed
 from fgan.errors import UsageError
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
-#: The command modules, in the order ``fgan --help`` lists them.
-COMMAND_MODULES = (divergences, train, sample, estimate, evaluate, report, bench, plot, reproduce)
+#: Every command: its module under fgan.cli and its one-line summary, in the order ``fgan --help`` lists them. The
+#: table is static so that ``fgan --help`` and a misspelt command import no command module (and so no torch);
+#: tests/test_cli_startup.py checks it against what each module registers.
+COMMANDS = {
+    "divergences": "print the table of divergences",
+    "train": "train a generator on synthetic data or images",
+    "sample": "draw samples from a trained run",
+    "estimate": "estimate an f-divergence between two sample sets",
+    "evaluate": "score an image run: Parzen log-likelihood, feature metrics",
+    "report": "one self-contained HTML report of a run, or a comparison of several",
+    "bench": "ms per training step against the conventional two-pass update, measured in one process",
+    "plot": "draw the pictures that explain f-GAN",
+    "reproduce": "reproduce an experiment of the paper",
+}
+DESCRIPTION = (
+    "Train generative neural samplers by variational f-divergence minimisation (f-GAN, Nowozin, Cseke and "
+    "Tomioka 2016)."
+)
 REPORT_BUG = "fgan: this is a bug in fgan, not in your input; please report it with the traceback above"
 
 
-def build() -> tuple[Parser, dict[str, Command]]:
-    """The parser of ``fgan`` and its commands by name (``"train"``, ``"reproduce mnist"``, ...)."""
-    parser = Parser(
-        prog="fgan",
-        description="Train generative neural samplers by variational f-divergence "
-        "minimisation (f-GAN, Nowozin, Cseke and Tomioka 2016).",
-    )
+def command_module(name: str) -> ModuleType:
+    """The module of command ``name`` (``fgan.cli.train`` for ``train``), imported now."""
+    return importlib.import_module(f"fgan.cli.{name}")
+
+
+def build(names: list[str] | None = None) -> tuple[Parser, dict[str, Command]]:
+    """The parser of ``fgan`` with the commands ``names`` (None: all), and those commands by name (``"train"``,
+    ``"reproduce mnist"``, ...); only their modules are imported."""
+    parser = Parser(prog="fgan", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"fgan {__version__}")
     commands = Commands(parser, "command")
-    for module in COMMAND_MODULES:
-        module.register(commands)
+    for name in COMMANDS if names is None else names:
+        command_module(name).register(commands)
     return parser, commands.registered
 
 
@@ -43,8 +63,24 @@ def build_parser() -> Parser:
     return build()[0]
 
 
+def front_parser() -> Parser:
+    """The parser of ``fgan COMMAND ...`` up to the command's name: ``--help`` lists the commands from
+    :data:`COMMANDS`, ``--version``, and a missing or unknown command is an error, all without a command module."""
+    listing = "\n".join(f"  {name:<13} {summary}" for name, summary in COMMANDS.items())
+    parser = Parser(
+        prog="fgan",
+        description=DESCRIPTION,
+        epilog=f"commands:\n{listing}\n\n`fgan COMMAND --help` shows the options of a command.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"fgan {__version__}")
+    parser.add_argument("command", choices=list(COMMANDS), metavar="COMMAND", help="one of the commands below")
+    return parser
+
+
 def _run(argv: list[str]) -> None:
-    args = build_parser().parse_args(argv)
+    name = front_parser().parse_args(argv[:1]).command
+    args = build([name])[0].parse_args(argv)
     command: Command = args.fgan_command
     command.complete(args)
     command.handler(args)

@@ -12,6 +12,8 @@ Generated options have no argparse default, so the parsed namespace holds exactl
 from __future__ import annotations
 
 import argparse
+import difflib
+import re
 import tomllib
 import types
 import typing
@@ -33,7 +35,18 @@ class Parser(argparse.ArgumentParser):
     """argparse with one-line errors: a UsageError (exit code 2 in :func:`fgan.cli.main`)."""
 
     def error(self, message: str) -> typing.NoReturn:
-        raise UsageError(f"{message} (see {self.prog} --help)")
+        raise UsageError(f"{message}{did_you_mean(message)} (see {self.prog} --help)")
+
+
+def did_you_mean(message: str) -> str:
+    """``"; did you mean 'train'?"`` for argparse's "invalid choice: 'trian' (choose from ...)" when a choice is
+    close to the one given (difflib's ratio >= 0.6), else ``""``."""
+    invalid = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+    if invalid is None:
+        return ""
+    choices = re.findall(r"'([^']*)'", invalid.group(2)) or invalid.group(2).split(", ")
+    close = difflib.get_close_matches(invalid.group(1), choices, n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 @dataclass(frozen=True)

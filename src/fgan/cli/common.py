@@ -20,14 +20,6 @@ if TYPE_CHECKING:
 Config = TypeVar("Config", bound="DataclassInstance")
 
 
-class Interrupted(Exception):
-    """Ctrl-C, after the run saved a checkpoint."""
-
-
-class TrainingFailed(Exception):
-    """Training stopped on a non-finite loss or gradient."""
-
-
 @dataclass
 class BothRates:
     """``--lr``: a command-line shorthand that sets both learning rates of :class:`~fgan.training.TrainConfig`."""

@@ -6,11 +6,12 @@ import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import torch
+
 from fgan import distributed
 from fgan.cli.arguments import Commands
 from fgan.cli.common import (
-    Interrupted,
-    TrainingFailed,
     config_from,
     default_out,
     divergence_names,
@@ -18,10 +19,13 @@ from fgan.cli.common import (
     training_config,
     training_groups,
 )
+from fgan.cli.outcomes import Interrupted, TrainingFailed
 from fgan.datasets import IMAGE_DATA, VECTOR_DATA, is_image_data
 from fgan.errors import UsageError
+from fgan.models import LocationScaleGenerator
 from fgan.options import option
 from fgan.profiles import describe_profile, profile
+from fgan.report import FINAL_ESTIMATE_NAME, final_estimate
 from fgan.runner import ModelConfig, RunConfig, resume_run, train_run
 from fgan.step import NonFiniteError
 from fgan.training import Trainer
@@ -40,6 +44,12 @@ class TrainCommand:
         resumable=True,
     )
     download: bool = option(False, help="fetch mnist or fashion-mnist when not found", applies_to="image")
+    warm_restart: bool = option(
+        False,
+        help="with --resume and a linear schedule: restart the decay from the full step sizes to 0 at the new "
+        "--steps (without it the schedule keeps its end and the step sizes stay 0 after it)",
+        resumable=True,
+    )
 
 
 def _epilog() -> str:
@@ -67,6 +77,8 @@ def register(commands: Commands) -> None:
 
 
 def _new_run_config(args: argparse.Namespace) -> RunConfig:
+    if args.warm_restart:
+        raise UsageError("--warm-restart restarts the schedule of a resumed run: it needs --resume RUN")
     config = config_from(args, RunConfig())
     _refuse_inapplicable(args, config)
     config.divergence = divergence_names([config.divergence])[0]
@@ -122,9 +134,22 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def _print_train_summary(trainer: Trainer, out: Path) -> None:
-    estimate = trainer.history.bound[-1] if trainer.history.bound else float("nan")
+    """One line: the steps, the final F as ``fgan report`` gives it, μ̂ and σ̂ of a location-scale fit, the folder."""
+    estimate = final_estimate(np.asarray(trainer.history.bound, dtype=float))
+    shown = "nan" if estimate is None else f"{estimate:.4f}"
     skipped = f"; {trainer.skipped_steps} steps skipped (non-finite)" if trainer.skipped_steps else ""
     print(
-        f"trained {trainer.step} steps of {trainer.divergence.name}; last bound F = {estimate:.4f}{skipped}; "
-        f"run folder {out}"
+        f"trained {trainer.step} steps of {trainer.divergence.name}; {FINAL_ESTIMATE_NAME} = {shown}"
+        f"{_fit_summary(trainer.generator)}{skipped}; run folder {out}"
     )
+
+
+def _fit_summary(generator: torch.nn.Module) -> str:
+    """``"; μ̂ = m, σ̂ = s"`` for a location-scale generator Q_θ = N(μ̂, σ̂² I) (a list per coordinate beyond 1-D),
+    else ``""``."""
+    if not isinstance(generator, LocationScaleGenerator):
+        return ""
+    mu, sigma = generator.mu.detach().cpu().tolist(), generator.sigma.detach().cpu().tolist()
+    if len(mu) == 1:
+        return f"; μ̂ = {mu[0]:.6f}, σ̂ = {sigma[0]:.6f}"
+    return f"; μ̂ = [{', '.join(f'{m:.6f}' for m in mu)}], σ̂ = [{', '.join(f'{s:.6f}' for s in sigma)}]"
