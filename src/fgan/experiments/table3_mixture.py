@@ -101,6 +101,7 @@ def _train(
     run_dir: Path | None,
 ) -> tuple[Trainer, float]:
     """The trained Trainer of one fit and its training time in seconds."""
+    seed_everything(config.seed)  # each fit from its own seed, whatever ran before it in the process
     generator, critic = build_models(
         RunConfig(data="mixture", model=MODEL.resolved("mixture"), data_shape=[mixture.dim])
     )
