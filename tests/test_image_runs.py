@@ -162,7 +162,7 @@ def test_empty_folder_and_unreadable_image_are_one_line(tmp_path, capsys) -> Non
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "bad.png").write_bytes(b"not an image")
-    assert main([*command, "--data", f"folder:{broken}", "--batch-size", "2"]) == 2
+    assert main([*command, "--data", f"folder:{broken}", "--batch-size", "1"]) == 2
     assert "bad.png" in _error_line(capsys)
 
 

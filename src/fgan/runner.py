@@ -224,9 +224,6 @@ def train_run(
     """
     data, note = load_data(config, download)
     main = distributed.is_main_process()
-    warning = small_data_warning(data, config.data, config.train.batch_size)
-    if warning and notify is not None and main:
-        notify(warning)
     config.divergence = get_divergence(config.divergence).name
     config.model = config.model.resolved(config.data)
     config.data_shape = _data_shape(data)
@@ -236,8 +233,10 @@ def train_run(
     run_dir = prepare_run_dir(out, force=force) if main else None
     trainer = Trainer(generator, critic, data, config.divergence, _process_config(config.train), run_dir=run_dir)
     seed_everything(config.train.seed)  # the minibatches drawn do not depend on the networks' initialisation
-    if note and notify is not None and main:
-        notify(note)
+    warning = small_data_warning(data, config.data, config.train.batch_size)  # once the config is known valid
+    for remark in (note, warning):
+        if remark and notify is not None and main:
+            notify(remark)
     config.train = replace(trainer.config, quiet=config.train.quiet)
     if main:
         write_json(run_dir / CONFIG_FILE, config.to_dict())
