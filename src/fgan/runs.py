@@ -19,6 +19,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -34,6 +35,11 @@ CHECKPOINT_DIR = "checkpoints"
 PLOT_DIR = "plots"
 #: Image runs: grids of samples during training.
 SAMPLES_DIR = "samples"
+
+
+def default_out(prefix: str) -> Path:
+    """A new folder ``runs/PREFIX-YYYYmmdd-HHMMSS`` (the default output folder of a run or an experiment)."""
+    return Path("runs") / f"{prefix}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
 
 
 def _read_umask() -> int:

@@ -6,7 +6,6 @@ import argparse
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -44,11 +43,6 @@ def note(message: str) -> None:
 def divergence_names(names: Iterable[str]) -> list[str]:
     """The canonical names of the divergences the user named (an unknown or malformed one is a UsageError)."""
     return [get_divergence(name).name for name in names]
-
-
-def default_out(kind: str) -> Path:
-    """A new folder ``runs/KIND-YYYYmmdd-HHMMSS``."""
-    return Path("runs") / f"{kind}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
 
 
 def config_from(args: argparse.Namespace, defaults: Config) -> Config:

@@ -13,7 +13,6 @@ from fgan import distributed
 from fgan.cli.arguments import Commands
 from fgan.cli.common import (
     config_from,
-    default_out,
     divergence_names,
     note,
     training_config,
@@ -27,6 +26,7 @@ from fgan.options import option
 from fgan.profiles import describe_profile, profile
 from fgan.report import FINAL_ESTIMATE_NAME, final_estimate
 from fgan.runner import ModelConfig, RunConfig, resume_run, train_run
+from fgan.runs import default_out
 from fgan.step import NonFiniteError
 from fgan.training import Trainer
 

@@ -14,12 +14,11 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from fgan.errors import UsageError
-from fgan.runs import CONFIG_FILE, prepare_run_dir, read_config, write_json
+from fgan.runs import CONFIG_FILE, default_out, prepare_run_dir, read_config, write_json
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -81,11 +80,6 @@ class Experiment(ABC, Generic[OptionsT, RowT]):
 
 def quiet(message: str) -> None:
     """A :data:`Progress` that says nothing."""
-
-
-def default_out(prefix: str) -> Path:
-    """``runs/PREFIX-YYYYmmdd-HHMMSS``."""
-    return Path("runs") / f"{prefix}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
 
 
 def _comparable(values: dict[str, Any]) -> dict[str, Any]:
