@@ -6,7 +6,6 @@ import argparse
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from fgan.divergences import get_divergence
@@ -24,15 +23,6 @@ class BothRates:
     """``--lr``: a command-line shorthand that sets both learning rates of :class:`~fgan.training.TrainConfig`."""
 
     lr: float | None = option(None, help="learning rate of both networks", low=0, low_open=True)
-
-
-@dataclass
-class Outputs:
-    """The output options of an experiment."""
-
-    out: Path | None = option(None, help="output folder; None: a new folder under runs/")
-    force: bool = option(False, help="overwrite an output folder that holds results")
-    json: bool = option(False, help="print the rows as JSON")
 
 
 def note(message: str) -> None:
