@@ -8,8 +8,14 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from fgan.divergences import registry
+from fgan.threads import THREADS_ENV
+
+# Runs that tests compare bit for bit train at one fixed thread count (the default governor follows the load, and
+# sums split across threads round differently); tests of the governor unset it.
+os.environ.setdefault(THREADS_ENV, str(torch.get_num_threads()))
 
 
 @pytest.fixture(autouse=True)

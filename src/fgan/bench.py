@@ -231,9 +231,15 @@ def measure(
     peak: float | None = None,
 ) -> BenchRow:
     """Time ``setup`` in ``precision`` against the float32 reference: ``rounds`` interleaved rounds of ``steps``
-    steps each, after one warm-up round."""
+    steps each, after one warm-up round, both at torch's thread count (no :class:`fgan.threads.ThreadGovernor`:
+    ``benchmarks/contention.py`` measures it)."""
     config = replace(
-        setup.train, batch_size=batch_size or setup.batch_size, precision=precision, device=device, compile=compile
+        setup.train,
+        batch_size=batch_size or setup.batch_size,
+        precision=precision,
+        device=device,
+        compile=compile,
+        threads=torch.get_num_threads(),
     )
     trainer, reference = build_trainer_and_reference(setup, config)
     trainer.config.steps = 10**9  # the trainer's step target; steps are taken ``steps`` at a time

@@ -59,6 +59,7 @@ from fgan.step import (
     StepRecord,
     UpdateRule,
 )
+from fgan.threads import thread_policy
 
 #: ``TrainConfig.lr_schedule``: constant step sizes, or falling linearly to 0 at the last step.
 LRSchedule = Literal["constant", "linear"]
@@ -131,6 +132,13 @@ class TrainConfig:
         choices=PRECISIONS,
     )
     compile: bool = option(False, help="torch.compile both networks (pays off on long runs and GPUs)")
+    threads: int | None = option(
+        None,
+        help="intra-op CPU threads, fixed (runs repeat bit for bit); None: $FGAN_NUM_THREADS if set, else chosen by "
+        "measured step time between 1 and torch's count, as the machine's load changes (see fgan.threads)",
+        low=1,
+        resumable=True,
+    )
     log_every: int = option(50, help="read the metrics from the device and write them every N steps", low=1)
     checkpoint_every: int = option(0, help="also checkpoint every N steps (0: only at the end)", low=0)
     keep_checkpoints: int = option(3, help="the newest checkpoints kept in the run folder", low=1)
@@ -262,6 +270,7 @@ class Trainer:
         self.device = distributed.local_device(resolve_device(self.config.device))
         objective = CriticObjective(self.divergence, output_penalty=self.config.critic_penalty)
         self.engine = StepEngine(generator, critic, data, objective, self.config, self.device, self._on_nonfinite)
+        self.threads = thread_policy(self.config.threads, self.device, on_change=self.log)
         self.generator, self.critic, self.data = self.engine.generator, self.engine.critic, data
         self.generator_optimizer, self.critic_optimizer = self.engine.generator_optimizer, self.engine.critic_optimizer
         self.schedulers = [
@@ -336,6 +345,7 @@ class Trainer:
             with (
                 tqdm(total=target, initial=self.step, disable=not show, unit="step", dynamic_ncols=True) as bar,
                 warnings.catch_warnings(),
+                self.threads.applied(),
             ):
                 # An optimiser step skipped on purpose (fp16 loss scaling that overflowed, on_nonfinite="skip")
                 # makes torch warn that a schedule moved before its optimiser: expected here.
@@ -354,7 +364,9 @@ class Trainer:
 
     def _advance(self, target: int, bar: tqdm) -> None:
         """One step, then what follows it: the schedules, the records, the callbacks and the checkpoint due."""
+        started = time.perf_counter()
         record = self.engine.step()
+        self.threads.observe(time.perf_counter() - started)
         self._pending.append(record)
         self.second_pass_steps += record.second_pass
         for scheduler in self.schedulers:

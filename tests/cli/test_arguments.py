@@ -117,7 +117,7 @@ def test_a_value_out_of_the_declared_range_is_one_line(tmp_path, capsys, argv, m
 
 
 def test_resume_may_change_exactly_the_resumable_options() -> None:
-    assert COMMANDS["train"].resumable == {"resume", "steps", "quiet", "device", "logger", "warm_restart"}
+    assert COMMANDS["train"].resumable == {"resume", "steps", "quiet", "device", "threads", "logger", "warm_restart"}
 
 
 def test_help_shows_each_default_once(capsys) -> None:
