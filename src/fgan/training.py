@@ -49,7 +49,7 @@ from fgan.divergences import Divergence, get_divergence
 from fgan.errors import UsageError
 from fgan.objectives import GENERATOR_OBJECTIVES, GeneratorObjective
 from fgan.options import check_options, option
-from fgan.runs import LOG_FILE, METRICS_FILE, save_checkpoint
+from fgan.runs import LOG_FILE, METRICS_FILE, append_text, save_checkpoint
 from fgan.step import (
     METRIC_NAMES,
     NonFiniteError,
@@ -374,8 +374,7 @@ class Trainer:
         """Append a time-stamped line to the run folder's ``run.log`` (with a run folder); ``show`` also prints it
         to stderr."""
         if self.run_dir is not None:
-            with open(self.run_dir / LOG_FILE, "a") as file:
-                file.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} step {self.step}: {message}\n")
+            append_text(self.run_dir / LOG_FILE, f"{time.strftime('%Y-%m-%d %H:%M:%S')} step {self.step}: {message}\n")
         if show:
             print(f"fgan: {message}", file=sys.stderr)
 
@@ -393,8 +392,7 @@ class Trainer:
             self.history.append(row)
             lines.append(json.dumps({key: _json_number(value) for key, value in row.items()}) + "\n")
         if self.run_dir is not None:
-            with open(self.run_dir / METRICS_FILE, "a") as file:
-                file.writelines(lines)
+            append_text(self.run_dir / METRICS_FILE, "".join(lines))
 
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue: both networks and optimisers, the schedules, the step, the skipped
