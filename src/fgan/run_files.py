@@ -43,6 +43,12 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _a(value_type: type) -> str:
+    """``a list``, ``an int``: the type's name with its article."""
+    name = value_type.__name__
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
+
+
 def read_json_object(path: Path) -> dict[str, Any]:
     """The JSON object in the file ``path``.
 
@@ -59,7 +65,9 @@ def read_json_object(path: Path) -> dict[str, Any]:
     except RecursionError:
         raise UsageError(f"cannot read {path}: JSON nested too deep") from None
     if not isinstance(value, dict):
-        raise UsageError(f"cannot read {path}: it holds a JSON {type(value).__name__}, not an object")
+        raise UsageError(
+            f"cannot read {path}: it holds a JSON {'array' if isinstance(value, list) else 'value'}, not an object"
+        )
     return value
 
 
@@ -154,13 +162,13 @@ def check_run_state(state: Any, where: Path) -> dict[str, Any]:
     """
     refused = f"refused checkpoint {where}: not the run state of fgan"
     if not isinstance(state, dict):
-        raise UsageError(f"{refused} (it holds a {type(state).__name__}, not a dict)")
+        raise UsageError(f"{refused} (it holds {_a(type(state))}, not a dict)")
     for key, expected in RUN_STATE_TYPES.items():
         value = state.get(key)
         if key not in state:
             raise UsageError(f"{refused} (no entry {key!r})")
         if not isinstance(value, expected) or isinstance(value, bool):
-            raise UsageError(f"{refused} (entry {key!r} is a {type(value).__name__}, not a {expected.__name__})")
+            raise UsageError(f"{refused} (entry {key!r} is {_a(type(value))}, not {_a(expected)})")
     for key in ("step", "skipped_steps"):
         if state[key] < 0:
             raise UsageError(f"{refused} (entry {key!r} is {state[key]}, below 0)")
