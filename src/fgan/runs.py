@@ -218,7 +218,7 @@ def read_metrics(run_dir: str | Path) -> list[dict[str, int | float | None]]:
 
 def truncate_metrics(run_dir: str | Path, step: int) -> None:
     """Keep the metrics of steps up to ``step`` only (those a resumed run will not repeat), atomically."""
-    rows = [row for row in read_metrics(run_dir) if row["step"] <= step]
+    rows = [row for row in read_metrics(run_dir) if isinstance(row_step := row["step"], int) and row_step <= step]
     text = "".join(json.dumps(row) + "\n" for row in rows)
     atomic_write(Path(run_dir) / METRICS_FILE, lambda file: file.write(text.encode()))
 
