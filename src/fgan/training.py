@@ -132,7 +132,9 @@ class TrainConfig:
     )
     compile: bool = option(False, help="torch.compile both networks (pays off on long runs and GPUs)")
     log_every: int = option(50, help="read the metrics from the device and write them every N steps", low=1)
-    checkpoint_every: int = option(0, help="also checkpoint every N steps (0: only at the end)", low=0)
+    checkpoint_every: int = option(
+        0, help="also checkpoint every N steps (0: only at the end; fgan train also checkpoints after step 1)", low=0
+    )
     keep_checkpoints: int = option(3, help="the newest checkpoints kept in the run folder", low=1)
     quiet: bool = option(False, help="no progress bar", resumable=True)
 

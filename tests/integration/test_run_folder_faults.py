@@ -254,7 +254,9 @@ def test_hand_edited_run_files_are_refused_naming_the_file_and_the_key(tmp_path,
 
 def test_ctrl_c_while_the_data_loads_claims_no_checkpoint_and_a_second_one_keeps_exit_code_130(tmp_path) -> None:
     for extra_interrupts in (0, 40):
-        process = fgan(["train", *SMALL, "--out", "run", *QUICK], tmp_path, FGAN_TEST_LOAD_UNTIL=str(tmp_path / "never"))
+        process = fgan(
+            ["train", *SMALL, "--out", "run", *QUICK], tmp_path, FGAN_TEST_LOAD_UNTIL=str(tmp_path / "never")
+        )
         wait_for(process, "loading")
         process.send_signal(signal.SIGINT)
         for _ in range(extra_interrupts):  # Ctrl-C held down: the next ones land while fgan ends
