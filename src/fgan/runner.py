@@ -329,16 +329,16 @@ def _resume_from_checkpoint(
     trainer = Trainer(
         generator, critic, data, config.divergence, _process_config(config.train), run_dir=run_dir if main else None
     )
-    if note and notify is not None and main:
-        notify(note)
-    _, state = load_latest_checkpoint(run_dir, trainer.device, notify if main else None)
+    remarks = [note]  # said once the checkpoint is known to fit, so that a refusal stays one line
+    _, state = load_latest_checkpoint(run_dir, trainer.device, remarks.append)
     trainer.load_state_dict(state)
     if trainer.step > trainer.config.steps:
         raise UsageError(f"the run is at step {trainer.step}, beyond the {trainer.config.steps} steps asked for")
     span, schedule_note = resumed_schedule(config.train, saved_steps, trainer.step, warm_restart)
     config.train.lr_schedule_span = trainer.config.lr_schedule_span = span
-    if schedule_note and notify is not None and main:
-        notify(schedule_note)
+    for remark in (*remarks, schedule_note):
+        if remark and notify is not None and main:
+            notify(remark)
     if main:
         truncate_metrics(run_dir, trainer.step)
         for row in read_metrics(run_dir):

@@ -142,7 +142,7 @@ def _interrupted_message(out: Path) -> str:
             f"interrupted before the first checkpoint: {out} holds no finished work, and the same command starts "
             "the run afresh (no --force needed)"
         )
-    return f"interrupted; checkpoint of step {saved[-1][0]} in {out}; continue with: fgan train --resume {out}"
+    return f"interrupted; checkpoint saved in {out} (step {saved[-1][0]}); continue with: fgan train --resume {out}"
 
 
 def _print_train_summary(trainer: Trainer, out: Path) -> None:
