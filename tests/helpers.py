@@ -19,3 +19,11 @@ QUICK_ESTIMATE = EstimateConfig(max_steps=1500, batch_size=512, eval_every=50, p
 
 #: The keywords of a quick ``train_classifier``: two epochs on small data.
 QUICK_CLASSIFIER = {"epochs": 2, "batch_size": 32, "lr": 3e-3}
+
+
+def run_state(step: int, **entries: object) -> dict[str, object]:
+    """The smallest checkpoint that holds fgan's run state (see fgan.run_files.RUN_STATE_TYPES) at ``step``, with
+    ``entries`` replaced."""
+    state: dict[str, object] = {"step": step, "skipped_steps": 0, "generator": {}, "critic": {}}
+    state.update({"generator_optimizer": {}, "critic_optimizer": {}, "schedulers": [], "divergence": "js", "rng": {}})
+    return {**state, **entries}

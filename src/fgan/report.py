@@ -32,6 +32,7 @@ from matplotlib.figure import Figure
 from fgan.datasets import is_image_data
 from fgan.errors import UsageError
 from fgan.plotting import subplots
+from fgan.run_files import read_json_object
 from fgan.runs import CONFIG_FILE, METRICS_FILE, PLOT_DIR, SAMPLES_DIR, atomic_write, read_config, read_metrics
 
 #: The result of ``fgan evaluate RUN``, kept in the run folder for the report.
@@ -216,16 +217,9 @@ def read_run(path: str | Path, name: str | None = None) -> RunData:
 
 
 def _read_optional_json(path: Path) -> dict[str, Any] | None:
-    """The object of a JSON file, or None when there is no such file; an unreadable one is a UsageError."""
-    if not path.is_file():
-        return None
-    try:
-        value = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise UsageError(f"cannot read {path}: {err}") from None
-    if not isinstance(value, dict):
-        raise UsageError(f"cannot read {path}: not a JSON object")
-    return value
+    """The object of a JSON file, or None when there is no such file; an unreadable one is a UsageError (see
+    :func:`fgan.run_files.read_json_object`)."""
+    return read_json_object(path) if path.is_file() else None
 
 
 def experiment_runs(path: str | Path) -> list[Path]:

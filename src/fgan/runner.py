@@ -14,6 +14,7 @@ grids also go to ``tensorboard/`` (see :mod:`fgan.loggers`).
 from __future__ import annotations
 
 from collections.abc import Callable, Sized
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from fgan.datasets import (
 )
 from fgan.divergences import get_divergence
 from fgan.errors import UsageError, require
+from fgan.file_access import file_access
 from fgan.grids import save_image_grid
 from fgan.image_models import IMAGE_MODELS, build_image_models
 from fgan.loggers import LOGGERS, TensorBoardLogger, check_logger, open_logger
@@ -41,12 +43,15 @@ from fgan.models import ACTIVATIONS, GENERATORS, MLPCritic, build_generator, sam
 from fgan.options import applicable_options, check_options, option, option_fields
 from fgan.plotting import plot_samples, plot_training_curves
 from fgan.profiles import profile
+from fgan.run_files import check_config_values
+from fgan.run_lock import run_lock
 from fgan.runs import (
     CONFIG_FILE,
     PLOT_DIR,
     SAMPLES_DIR,
+    checkpoint_files,
+    claimed_run_dir,
     load_latest_checkpoint,
-    prepare_run_dir,
     read_config,
     read_metrics,
     truncate_metrics,
@@ -222,7 +227,9 @@ def train_run(
 
     ``download`` fetches MNIST or Fashion-MNIST when it is not found on disk; ``notify`` receives remarks about
     the data (such as a subset of the training split being used) before training starts; ``time_limit`` (seconds)
-    ends training early, at a step boundary, when the steps take longer.
+    ends training early, at a step boundary, when the steps take longer. The main process holds the folder's lock
+    (:func:`fgan.runs.claimed_run_dir`) from before it writes there to the end, and checkpoints after the first
+    step, so that a disk that cannot take a checkpoint fails at once.
     """
     data, note = load_data(config, download)
     main = distributed.is_main_process()
@@ -232,18 +239,26 @@ def train_run(
     config.train.validate()
     seed_everything(config.train.seed)
     generator, critic = build_models(config)
-    run_dir = prepare_run_dir(out, force=force) if main else None
-    trainer = Trainer(generator, critic, data, config.divergence, _process_config(config.train), run_dir=run_dir)
-    seed_everything(config.train.seed)  # the minibatches drawn do not depend on the networks' initialisation
-    warning = small_data_warning(data, config.data, config.train.batch_size)  # once every check has passed
-    for remark in (note, warning):
-        if remark and notify is not None and main:
-            notify(remark)
-    config.train = replace(trainer.config, quiet=config.train.quiet)
-    if run_dir is not None:  # the main process
-        write_json(run_dir / CONFIG_FILE, config.to_dict())
-    _train_and_plot(trainer, config, time_limit)
+    with claimed_run_dir(out, force, notify) if main else nullcontext(None) as run_dir:
+        trainer = Trainer(generator, critic, data, config.divergence, _process_config(config.train), run_dir=run_dir)
+        seed_everything(config.train.seed)  # the minibatches drawn do not depend on the networks' initialisation
+        warning = small_data_warning(data, config.data, config.train.batch_size)  # once every check has passed
+        for remark in (note, warning):
+            if remark and notify is not None and main:
+                notify(remark)
+        config.train = replace(trainer.config, quiet=config.train.quiet)
+        if run_dir is not None:  # the main process
+            write_json(run_dir / CONFIG_FILE, config.to_dict())
+            trainer.add_callback(1, _checkpoint_first_step)
+        _train_and_plot(trainer, config, time_limit)
     return trainer
+
+
+def _checkpoint_first_step(trainer: Trainer) -> None:
+    """A checkpoint after the run's first step (then the configured ones): a disk that cannot take one is an error
+    within seconds, not after the training, and a run killed from then on resumes."""
+    if trainer.last_checkpoint is None:
+        trainer.save()
 
 
 def small_data_warning(data: Sampler, name: str, batch_size: int) -> str | None:
@@ -276,10 +291,12 @@ def resume_run(
     :func:`resumed_schedule`); ``notify`` gets one line saying which. Metrics of steps after the checkpoint are
     dropped, as they will be run again. On the CPU a resumed run on in-memory data ends with the same parameters,
     bit for bit, as one never interrupted (an image folder is streamed by worker processes, whose order is not
-    restored).
+    restored). ``notify`` also gets the checkpoint taken (and any newer one that did not load). A run stopped
+    before its first checkpoint starts again from step 0 with its saved config (and ``changes``), saying so. The
+    main process holds the folder's lock (:mod:`fgan.run_lock`) while it trains.
 
     Raises:
-        UsageError: for an option that cannot change on resume.
+        UsageError: for an option that cannot change on resume, and for a folder another process writes into.
     """
     run_dir = Path(run_dir)
     config = _read_run_config(run_dir)
@@ -290,22 +307,38 @@ def resume_run(
     unknown = sorted(set(given) - set(_resumable_fields(config.train)) - set(_resumable_fields(config)))
     if unknown:
         raise UsageError(f"a resumed run keeps its saved config; it cannot change: {', '.join(unknown)}")
+    main = distributed.is_main_process()
+    if not checkpoint_files(run_dir):
+        if notify is not None and main:
+            notify(
+                f"{run_dir} has no checkpoint: its run stopped before the first one, so it starts again from step 0 "
+                "with its saved config"
+            )
+        return train_run(config, run_dir, force=True, notify=notify)
+    with run_lock(run_dir) if main else nullcontext():
+        return _resume_from_checkpoint(run_dir, config, saved_steps, notify, warm_restart)
+
+
+def _resume_from_checkpoint(
+    run_dir: Path, config: RunConfig, saved_steps: int, notify: Callable[[str], None] | None, warm_restart: bool
+) -> Trainer:
+    """The body of :func:`resume_run` for a folder that holds checkpoints."""
     data, note = load_data(config)
     generator, critic = build_models(config)
     main = distributed.is_main_process()
     trainer = Trainer(
         generator, critic, data, config.divergence, _process_config(config.train), run_dir=run_dir if main else None
     )
-    if note and notify is not None and main:
-        notify(note)
-    _, state = load_latest_checkpoint(run_dir, trainer.device)
+    remarks = [note]  # said once the checkpoint is known to fit, so that a refusal stays one line
+    _, state = load_latest_checkpoint(run_dir, trainer.device, remarks.append)
     trainer.load_state_dict(state)
     if trainer.step > trainer.config.steps:
         raise UsageError(f"the run is at step {trainer.step}, beyond the {trainer.config.steps} steps asked for")
     span, schedule_note = resumed_schedule(config.train, saved_steps, trainer.step, warm_restart)
     config.train.lr_schedule_span = trainer.config.lr_schedule_span = span
-    if schedule_note and notify is not None and main:
-        notify(schedule_note)
+    for remark in (*remarks, schedule_note):
+        if remark and notify is not None and main:
+            notify(remark)
     if main:
         truncate_metrics(run_dir, trainer.step)
         for row in read_metrics(run_dir):
@@ -359,8 +392,12 @@ def resumed_schedule(
 
 
 def _read_run_config(run_dir: Path) -> RunConfig:
-    """A run folder's config, with the model resolved and the data shape known (older configs lack both)."""
-    config = RunConfig.from_dict(read_config(run_dir))
+    """A run folder's config, with the model resolved and the data shape known (older configs lack both); a value
+    of the wrong type or out of range is refused naming the file and the key (see
+    :func:`fgan.run_files.check_config_values`)."""
+    values = read_config(run_dir)
+    check_config_values(RunConfig, values, run_dir / CONFIG_FILE)
+    config = RunConfig.from_dict(values)
     config.model = config.model.resolved(config.data)
     if config.data_shape is None:
         if config.is_image:
@@ -435,21 +472,29 @@ def _train_and_plot(trainer: Trainer, config: RunConfig, time_limit: float | Non
                 lambda trainer: _write_grid(trainer, _generate_eval(trainer.generator, latent), logger),
             )
         trainer.train(time_limit=time_limit)
-        run_dir = trainer.run_dir
-        title = f"{trainer.divergence.name} on {config.data}, {trainer.step} steps"
-        if config.is_image:
-            plot_training_curves(trainer.history, run_dir / PLOT_DIR / "training.png", title=title)
-            images = _generate_eval(trainer.generator, latent)
-            if trainer.step % config.sample_every:  # else the callback has just written this step's grid
-                _write_grid(trainer, images, logger)
-            save_grid(images, run_dir / PLOT_DIR / "samples.png")
-            return
-        if recorder is not None:
-            write_snapshots(recorder.snapshots, run_dir / PLOT_DIR, trainer.divergence.name)
-        plot_vector_run(trainer, title)
+        with file_access(trainer.run_dir / PLOT_DIR):
+            _plot_run(trainer, config, logger, recorder)
     finally:
         if logger is not None:
             logger.close()
+
+
+def _plot_run(
+    trainer: Trainer, config: RunConfig, logger: TensorBoardLogger | None, recorder: SnapshotRecorder | None
+) -> None:
+    """The plots of a trained run with a run folder (and the last grid and the snapshots, when it has them)."""
+    run_dir = _run_folder(trainer)
+    title = f"{trainer.divergence.name} on {config.data}, {trainer.step} steps"
+    if config.is_image:
+        plot_training_curves(trainer.history, run_dir / PLOT_DIR / "training.png", title=title)
+        images = _generate_eval(trainer.generator, fixed_latent(trainer.generator, GRID_SAMPLES, trainer.device))
+        if trainer.step % config.sample_every:  # else the callback has just written this step's grid
+            _write_grid(trainer, images, logger)
+        save_grid(images, run_dir / PLOT_DIR / "samples.png")
+        return
+    if recorder is not None:
+        write_snapshots(recorder.snapshots, run_dir / PLOT_DIR, trainer.divergence.name)
+    plot_vector_run(trainer, title)
 
 
 def plot_vector_run(trainer: Trainer, title: str) -> None:
@@ -466,11 +511,14 @@ def plot_vector_run(trainer: Trainer, title: str) -> None:
     )
 
 
-def load_run(run_dir: str | Path, device: str = "auto") -> tuple[RunConfig, nn.Module]:
-    """A finished run's config and generator (from its newest checkpoint, in eval mode); needs no data."""
+def load_run(
+    run_dir: str | Path, device: str = "auto", notify: Callable[[str], None] | None = None
+) -> tuple[RunConfig, nn.Module]:
+    """A finished run's config and generator (from its newest checkpoint, in eval mode); needs no data.
+    ``notify`` gets the checkpoint taken (and any newer one that did not load) in one line."""
     config = _read_run_config(Path(run_dir))
     generator, _ = build_models(config)
-    _, state = load_latest_checkpoint(run_dir)
+    _, state = load_latest_checkpoint(run_dir, notify=notify)
     try:
         generator.load_state_dict(state["generator"])
     except (KeyError, RuntimeError) as err:

@@ -49,7 +49,7 @@ from fgan.divergences import Divergence, get_divergence
 from fgan.errors import UsageError
 from fgan.objectives import GENERATOR_OBJECTIVES, GeneratorObjective
 from fgan.options import check_options, option
-from fgan.runs import LOG_FILE, METRICS_FILE, save_checkpoint
+from fgan.runs import LOG_FILE, METRICS_FILE, append_text, save_checkpoint
 from fgan.step import (
     METRIC_NAMES,
     NonFiniteError,
@@ -140,7 +140,9 @@ class TrainConfig:
         resumable=True,
     )
     log_every: int = option(50, help="read the metrics from the device and write them every N steps", low=1)
-    checkpoint_every: int = option(0, help="also checkpoint every N steps (0: only at the end)", low=0)
+    checkpoint_every: int = option(
+        0, help="also checkpoint every N steps (0: only at the end; fgan train also checkpoints after step 1)", low=0
+    )
     keep_checkpoints: int = option(3, help="the newest checkpoints kept in the run folder", low=1)
     quiet: bool = option(False, help="no progress bar", resumable=True)
 
@@ -386,8 +388,7 @@ class Trainer:
         """Append a time-stamped line to the run folder's ``run.log`` (with a run folder); ``show`` also prints it
         to stderr."""
         if self.run_dir is not None:
-            with open(self.run_dir / LOG_FILE, "a") as file:
-                file.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} step {self.step}: {message}\n")
+            append_text(self.run_dir / LOG_FILE, f"{time.strftime('%Y-%m-%d %H:%M:%S')} step {self.step}: {message}\n")
         if show:
             print(f"fgan: {message}", file=sys.stderr)
 
@@ -405,8 +406,7 @@ class Trainer:
             self.history.append(row)
             lines.append(json.dumps({key: _json_number(value) for key, value in row.items()}) + "\n")
         if self.run_dir is not None:
-            with open(self.run_dir / METRICS_FILE, "a") as file:
-                file.writelines(lines)
+            append_text(self.run_dir / METRICS_FILE, "".join(lines))
 
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue: both networks and optimisers, the schedules, the step, the skipped

@@ -1,15 +1,20 @@
 """The ``fgan`` program: the parser of every command, and the one error boundary.
 
-Bad input (a :class:`~fgan.errors.UsageError`, argparse's errors included) is one line on stderr and exit code 2;
-a training run that stops on a non-finite loss is one line and exit code 1; Ctrl-C is exit code 130. Any other
-exception is a bug in fgan: its traceback, a line asking to report it, and exit code 1.
+Bad input (a :class:`~fgan.errors.UsageError`, argparse's errors included) is one line on stderr and exit code 2,
+and so is a file-system error of the user's environment that names its path (permission denied, a read-only or
+full file system, a missing folder, a symbolic-link loop: see :func:`fgan.file_access.environment_error_message`);
+a training run that stops on a non-finite loss is one line and exit code 1; Ctrl-C is exit code 130, and a second
+Ctrl-C while the program ends changes nothing. Any other exception is a bug in fgan: its traceback, a line asking
+to report it, and exit code 1.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 import traceback
 from types import ModuleType
 
@@ -17,6 +22,7 @@ from fgan import __version__
 from fgan.cli.arguments import Command, Commands, Parser
 from fgan.cli.outcomes import Interrupted, TrainingFailed
 from fgan.errors import UsageError
+from fgan.file_access import environment_error_message
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -88,7 +94,8 @@ def _run(argv: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code (0, 1 when training fails or on a bug, 2 for bad input, 130 on
-    Ctrl-C)."""
+    Ctrl-C). Called as the program (``argv`` None), it ignores Ctrl-C once the first has stopped the command, so
+    that a second one while it ends cannot turn exit code 130 into death by a signal."""
     try:
         _run(sys.argv[1:] if argv is None else argv)
     except UsageError as err:
@@ -98,10 +105,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"fgan: error: {err}", file=sys.stderr)
         return EXIT_FAILED
     except (Interrupted, KeyboardInterrupt) as err:
+        if argv is None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         print(f"fgan: {str(err) or 'interrupted'}", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except OSError as err:
+        message = environment_error_message(err)
+        if message is None:
+            return _report_bug()
+        print(f"fgan: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
     except Exception:
-        traceback.print_exc()
-        print(REPORT_BUG, file=sys.stderr)
-        return EXIT_FAILED
+        return _report_bug()
     return 0
+
+
+def _report_bug() -> int:
+    """Print the traceback of the exception being handled and the line asking to report it; the exit code."""
+    traceback.print_exc()
+    print(REPORT_BUG, file=sys.stderr)
+    return EXIT_FAILED

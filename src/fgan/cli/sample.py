@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from fgan.cli.arguments import Commands
+from fgan.cli.common import note
 from fgan.errors import UsageError
+from fgan.file_access import file_access, make_folder
 from fgan.options import option
 from fgan.plotting import plot_samples
 from fgan.runner import generate, load_run, save_grid
@@ -37,13 +39,14 @@ def cmd_sample(args: argparse.Namespace) -> None:
     suffix = args.out.suffix.lower()
     if suffix not in (".npy", ".png"):
         raise UsageError(f"output file must end in .npy or .png, got {args.out}")
-    config, generator = load_run(args.run, args.device)
+    make_folder(args.out.parent)  # a folder that cannot take the file is refused before the generator loads
+    config, generator = load_run(args.run, args.device, notify=note)
     samples = generate(generator, args.n, args.seed).cpu()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".npy":
-        np.save(args.out, samples.numpy())
-    elif config.is_image:
-        save_grid(samples, args.out)
-    else:
-        plot_samples(samples, args.out, title=f"{args.n} samples from {args.run}")
+    with file_access(args.out):
+        if suffix == ".npy":
+            np.save(args.out, samples.numpy())
+        elif config.is_image:
+            save_grid(samples, args.out)
+        else:
+            plot_samples(samples, args.out, title=f"{args.n} samples from {args.run}")
     print(f"wrote {args.n} samples to {args.out}")

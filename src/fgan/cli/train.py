@@ -26,7 +26,7 @@ from fgan.options import option
 from fgan.profiles import describe_profile, profile
 from fgan.report import FINAL_ESTIMATE_NAME, final_estimate
 from fgan.runner import ModelConfig, RunConfig, resume_run, train_run
-from fgan.runs import default_out
+from fgan.runs import checkpoint_files, default_out
 from fgan.step import NonFiniteError
 from fgan.training import Trainer
 
@@ -124,13 +124,25 @@ def cmd_train(args: argparse.Namespace) -> None:
             trainer = train_run(_new_run_config(args), out, args.force, args.download, notify=note)
         finished = True
     except KeyboardInterrupt:
-        raise Interrupted(f"interrupted; checkpoint saved in {out}; continue with: fgan train --resume {out}") from None
+        raise Interrupted(_interrupted_message(out)) from None
     except NonFiniteError as err:
         raise TrainingFailed(f"{err}; run folder {out}") from None
     finally:
         distributed.shutdown(wait=finished)
     if main:
         _print_train_summary(trainer, out)
+
+
+def _interrupted_message(out: Path) -> str:
+    """What Ctrl-C left: the newest checkpoint in ``out`` and how to continue, or that there is none (Ctrl-C while
+    the data loaded, say), in which case the same command starts the run afresh."""
+    saved = checkpoint_files(out)
+    if not saved:
+        return (
+            f"interrupted before the first checkpoint: {out} holds no finished work, and the same command starts "
+            "the run afresh (no --force needed)"
+        )
+    return f"interrupted; checkpoint saved in {out} (step {saved[-1][0]}); continue with: fgan train --resume {out}"
 
 
 def _print_train_summary(trainer: Trainer, out: Path) -> None:
