@@ -31,6 +31,7 @@ from matplotlib.figure import Figure
 
 from fgan.datasets import is_image_data
 from fgan.errors import UsageError
+from fgan.folder_names import folder_name
 from fgan.plotting import subplots
 from fgan.runs import CONFIG_FILE, METRICS_FILE, PLOT_DIR, SAMPLES_DIR, atomic_write, read_config, read_metrics
 
@@ -239,7 +240,7 @@ def experiment_runs(path: str | Path) -> list[Path]:
     config = read_config(path)
     if "experiment" not in config:
         return [path]
-    runs = [path / "runs" / name for name in config.get("divergences", [])]
+    runs = [path / "runs" / folder_name(name) for name in config.get("divergences", [])]
     kept = [run for run in runs if (run / CONFIG_FILE).is_file()]
     if not kept:
         raise UsageError(f"{path} holds the {config['experiment']} experiment, which keeps no run folders to report")
