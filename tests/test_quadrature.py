@@ -238,7 +238,9 @@ def test_best_gaussian_fit_kl_moment_matches_a_two_mode_mixture_against_quad() -
     mu, sigma, value = best_gaussian_fit(get_divergence("kl"), mixture.log_prob, (10.0, 5.0), cover=cover)
     assert mu == pytest.approx(25.0, abs=1e-3)
     assert sigma == pytest.approx(math.sqrt(1.0 + 625.0), abs=1e-3)
-    assert value == pytest.approx(_quad_divergence("kl", mixture.log_prob, 25.0, math.sqrt(626.0), [0.0, 50.0]), rel=1e-6)
+    assert value == pytest.approx(
+        _quad_divergence("kl", mixture.log_prob, 25.0, math.sqrt(626.0), [0.0, 50.0]), rel=1e-6
+    )
 
 
 def test_check_mass_refuses_a_component_too_narrow_for_float64() -> None:

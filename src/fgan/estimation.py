@@ -60,7 +60,7 @@ class EstimateConfig:
     activation: str = option("elu", help="the critic's hidden activation", choices=ACTIVATIONS)
     max_steps: int = option(4000, help="most steps per critic", low=1)
     batch_size: int = option(1024, help="minibatch size", low=1)
-    lr: float = option(1e-3, help="Adam step size", low=0, low_open=True)
+    lr: float = option(1e-3, help="Adam step size", low=0, low_open=True, high=1)
     folds: int = option(3, help="cross-fitting folds", low=2)
     validation_fraction: float = option(
         0.15,
@@ -235,6 +235,11 @@ def _train_critic(
                 waited += 1
                 if waited >= config.patience:
                     break
+    if best_step == 0:  # no validation bound was finite: every step made the critic worse than none
+        raise UsageError(
+            f"the critic's training diverged (no finite validation bound in {step} steps) at --lr {config.lr:g}; "
+            "try a smaller --lr"
+        )
     critic.load_state_dict(best_state)
     critic.eval()
     with torch.no_grad():

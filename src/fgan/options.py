@@ -57,26 +57,26 @@ class OptionSpec:
         for element in value if isinstance(value, tuple | list) else (value,):
             if self.choices is not None and element not in self.choices:
                 return f"unknown {name} {element!r}; valid: {', '.join(map(str, self.choices))}"
-            if self._finite_problem(element) is not None:
-                return f"{name} {self._finite_problem(element)}"
-            if self.range_problem(element) is not None:
+            if self._out_of_range(element):
                 return f"{name} must be {self._range_text()}, got {value}"
+            if self._not_finite(element):
+                return f"{name} must be a finite number, got {element}"
         return None
 
     def range_problem(self, value: Any) -> str | None:
-        """``"must be >= 0, got -1"`` for a number out of the range (``"must be finite, got inf"`` for a non-finite
-        float the option does not allow), else None (the command line's wording)."""
-        finite_problem = self._finite_problem(value)
-        if finite_problem is not None:
-            return finite_problem
-        if isinstance(value, int | float) and not isinstance(value, bool) and not self._in_range(value):
+        """``"must be >= 0, got -1"`` for a number out of the range (``"must be a finite number, got inf"`` for a
+        non-finite float the option does not allow), else None (the command line's wording)."""
+        if self._out_of_range(value):
             return f"must be {self._range_text()}, got {value}"
-        return None
-
-    def _finite_problem(self, value: Any) -> str | None:
-        if isinstance(value, float) and not math.isfinite(value) and not self.allow_nonfinite:
+        if self._not_finite(value):
             return f"must be a finite number, got {value}"
         return None
+
+    def _out_of_range(self, value: Any) -> bool:
+        return isinstance(value, int | float) and not isinstance(value, bool) and not self._in_range(value)
+
+    def _not_finite(self, value: Any) -> bool:
+        return isinstance(value, float) and not math.isfinite(value) and not self.allow_nonfinite
 
     def _in_range(self, value: float) -> bool:
         if math.isnan(value):
@@ -113,7 +113,18 @@ def option(
 ) -> Any:
     """A dataclass field that is a user option (see :class:`OptionSpec` for the arguments)."""
     spec = OptionSpec(
-        help, low, low_open, high, high_open, choices, resumable, flag, metavar, allow_empty, applies_to, allow_nonfinite
+        help,
+        low,
+        low_open,
+        high,
+        high_open,
+        choices,
+        resumable,
+        flag,
+        metavar,
+        allow_empty,
+        applies_to,
+        allow_nonfinite,
     )
     return field(default=default, default_factory=default_factory, metadata={_KEY: spec})
 

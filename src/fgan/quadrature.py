@@ -15,6 +15,7 @@ steered away) for every divergence.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Sequence
 
@@ -57,7 +58,7 @@ def covering_grid(components: Sequence[Component]) -> Tensor:
     intervals = [(mean - TAIL_STDS * std, mean + TAIL_STDS * std, std) for mean, std in components]
     ends = sorted({end for low, high, _ in intervals for end in (low, high)})
     counts = []
-    for left, right in zip(ends[:-1], ends[1:], strict=True):
+    for left, right in itertools.pairwise(ends):
         widths = [std for low, high, std in intervals if low <= left and right <= high]
         counts.append(math.ceil((right - left) / min(widths) * POINTS_PER_STD) + 1 if widths else 2)
     if sum(counts) > MAX_GRID_POINTS:
@@ -65,7 +66,9 @@ def covering_grid(components: Sequence[Component]) -> Tensor:
             f"integrating these densities needs {sum(counts):,} grid points, more than {MAX_GRID_POINTS:,}: "
             "their standard deviations differ too much"
         )
-    stretches = [make_grid(left, right, count) for left, right, count in zip(ends[:-1], ends[1:], counts, strict=True)]
+    stretches = [
+        make_grid(left, right, count) for (left, right), count in zip(itertools.pairwise(ends), counts, strict=True)
+    ]
     return torch.unique(torch.cat(stretches)) if stretches else torch.tensor(ends, dtype=torch.float64)
 
 

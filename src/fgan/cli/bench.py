@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from fgan import bench as benchmark
 from fgan.cli.arguments import Commands
-from fgan.cli.common import note
+from fgan.cli.common import note, print_json
 from fgan.errors import UsageError
 from fgan.options import option
 from fgan.runs import atomic_write, write_json
@@ -71,7 +70,7 @@ def cmd_bench(args: argparse.Namespace) -> None:
         benchmark.plot_sweep(sweep, args.out / "batch-sweep.png")
     atomic_write(args.out / "bench.md", lambda file: file.write(tables.encode()))
     if args.json:
-        print(json.dumps(as_dicts(rows + sweep), indent=2))
+        print_json(as_dicts(rows + sweep))
         return
     print(tables)
     print(f"written: {args.out}/bench.json, bench.md" + (", batch-sweep.png" if sweep else ""))

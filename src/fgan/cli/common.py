@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -28,6 +30,23 @@ class BothRates:
 def note(message: str) -> None:
     """A remark for the user, on stderr."""
     print(f"fgan: {message}", file=sys.stderr, flush=True)
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` (dicts, lists, tuples, numbers, strings) with every non-finite float replaced by None: JSON has no
+    NaN or Infinity."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    return value
+
+
+def print_json(value: Any) -> None:
+    """Print ``value`` as valid JSON, indented: non-finite numbers as null (:func:`json_safe`)."""
+    print(json.dumps(json_safe(value), indent=2, allow_nan=False))
 
 
 def divergence_names(names: Iterable[str]) -> list[str]:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fgan.cli.arguments import Commands
-from fgan.cli.common import note
+from fgan.cli.common import note, print_json
 from fgan.errors import UsageError
 from fgan.evaluation import METRICS, N_VALIDATION, evaluation_data, feature_classifier, feature_scores, parzen_score
 from fgan.evaluation import check_shape as check_sample_shape
@@ -77,7 +76,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     if config.logger == "tensorboard":
         log_evaluation(args.run, result)
     if args.json:
-        print(json.dumps(result, indent=2))
+        print_json(result)
         return
     _print_scores(result, config.data, args)
 
