@@ -281,6 +281,11 @@ def run_bench(
     if bad_precisions:
         raise UsageError(f"unknown precision {bad_precisions[0]!r}; valid: {', '.join(PRECISIONS)}")
     resolved = resolve_device(device)
+    if resolved.type == "cpu" and "fp16" in precisions:
+        raise UsageError(
+            "--precision fp16 on the CPU: float16 autocast has no fast CPU kernels (one step takes minutes); "
+            "use fp32 or bf16 there, fp16 on a GPU"
+        )
     peaks = {precision: matmul_peak_gflops(precision, resolved) for precision in precisions}
     rows = []
     for name in configs:
@@ -321,6 +326,11 @@ def machine_description() -> str:
     )
 
 
+def _rate_text(gflops: float) -> str:
+    """GFLOP/s for the table: whole numbers from 10 up, two significant digits below (never a bare 0)."""
+    return f"{gflops:,.0f}" if gflops >= 10 else f"{gflops:.2g}"
+
+
 def format_rows(rows: Sequence[BenchRow]) -> str:
     """The benchmark as a Markdown table."""
     lines = [
@@ -332,7 +342,8 @@ def format_rows(rows: Sequence[BenchRow]) -> str:
         lines.append(
             f"| {row.config}{' (compiled)' if row.compiled else ''} | {row.precision} | {row.batch_size} "
             f"| {row.ms_per_step:.2f} | {row.reference_ms_per_step:.2f} | {row.speedup:.2f}x "
-            f"| {row.samples_per_second:,.0f} | {row.gflop_per_step:.3f} | {row.gflops:.0f} | {row.peak_gflops:.0f} "
+            f"| {row.samples_per_second:,.0f} | {row.gflop_per_step:.3f} | {_rate_text(row.gflops)} "
+            f"| {_rate_text(row.peak_gflops)} "
             f"| {row.peak_fraction:.0%} |"
         )
     return "\n".join(lines)

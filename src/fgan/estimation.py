@@ -47,6 +47,8 @@ from fgan.training import DEVICES, resolve_device, seed_everything
 #: ``EstimateConfig.ci``: the normal approximation, or bootstrap percentiles.
 CIMethod = Literal["normal", "bootstrap"]
 CI_METHODS: tuple[CIMethod, ...] = get_args(CIMethod)
+#: The largest float32: samples are trained on in float32.
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 #: The fewest samples a split may hold.
 MIN_SPLIT = 10
 
@@ -153,10 +155,11 @@ def as_samples(values: np.ndarray | Tensor, name: str) -> np.ndarray:
         raise UsageError(f"{name}: no samples (shape {array.shape})")
     if not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array):
         raise UsageError(f"{name}: samples must be real numbers, got dtype {array.dtype}")
-    bad = ~np.isfinite(array).all(axis=1)
+    bad = ~(np.isfinite(array) & (np.abs(array) <= _FLOAT32_MAX)).all(axis=1)
     if bad.any():
         raise UsageError(
-            f"{name}: {int(bad.sum())} rows hold NaN or infinite values (the first is row {int(np.argmax(bad))})"
+            f"{name}: {int(bad.sum())} rows hold NaN, infinite or values beyond float32's ±{_FLOAT32_MAX:.4g} "
+            f"(the first is row {int(np.argmax(bad))})"
         )
     return array.astype(np.float32)
 
