@@ -32,6 +32,7 @@ from fgan.data import PAPER_MIXTURE, Sampler, parse_mixture
 from fgan.errors import UsageError
 from fgan.image_models import build_image_models
 from fgan.images import ImageSampler
+from fgan.memory import check_fits
 from fgan.models import LocationScaleGenerator, MLPCritic, sample_latent
 from fgan.objectives import generator_loss
 from fgan.profiles import profile
@@ -43,6 +44,9 @@ BENCH_DIVERGENCE = "gan"
 #: Batch sizes of the sweep.
 SWEEP_BATCHES = (64, 128, 256, 512, 1024, 2048, 4096)
 PEAK_SIZE = 2048
+#: Memory a sample of the sweep's minibatch may take: an mnist-mlp step holds about 4,600 float32 activations a
+#: sample, with their gradients, for fgan's step and for the reference's; 256 KiB bounds that generously.
+SWEEP_BYTES_PER_SAMPLE = 256 << 10
 
 
 @dataclass(frozen=True)
@@ -298,6 +302,13 @@ def run_bench(
     return rows
 
 
+def check_sweep(config: str, batches: Sequence[int]) -> None:
+    """Refuse (UsageError) a batch of the sweep whose step cannot fit in memory (:data:`SWEEP_BYTES_PER_SAMPLE`
+    a sample)."""
+    for batch in batches:
+        check_fits(batch * SWEEP_BYTES_PER_SAMPLE, f"--sweep {batch}: a {config} step on {batch:,} samples")
+
+
 def batch_sweep(
     config: str = "mnist-mlp",
     precisions: Sequence[Precision] = ("fp32", "bf16"),
@@ -308,7 +319,9 @@ def batch_sweep(
     notify: Callable[[str], None] | None = None,
 ) -> list[BenchRow]:
     """ms per step of ``config`` against the batch size, in each precision (fewer, shorter rounds than
-    :func:`run_bench`: the large batches take long)."""
+    :func:`run_bench`: the large batches take long). A batch whose step cannot fit in memory
+    (:data:`SWEEP_BYTES_PER_SAMPLE` a sample) is refused before anything is measured."""
+    check_sweep(config, batches)
     return run_bench([config], precisions, device, steps, rounds, notify=notify, batches=batches)
 
 

@@ -29,7 +29,7 @@ import math
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import IO, Any, Literal, get_args
 
 import numpy as np
 import torch
@@ -39,6 +39,7 @@ from torch import Tensor, nn
 from fgan.critic_objective import CriticObjective
 from fgan.divergences import Divergence, get_divergence
 from fgan.errors import UsageError
+from fgan.memory import check_fits
 from fgan.models import ACTIVATIONS, MLPCritic
 from fgan.objectives import variational_bound
 from fgan.options import check_options, option
@@ -377,13 +378,19 @@ def load_samples(path: str | Path) -> np.ndarray:
         raise UsageError(f"{path}: samples must be a .npy, .npz or .csv file")
     try:
         if suffix == ".npy":
+            with path.open("rb") as file:
+                check_npy_header(file, path.stat().st_size, str(path))
             array = np.load(path, allow_pickle=False)
         elif suffix == ".npz":
             with np.load(path, allow_pickle=False) as archive:
                 names = list(archive.keys())
                 if len(names) != 1 and "samples" not in names:
                     raise UsageError(f"{path}: holds arrays {', '.join(names) or '(none)'}; name one 'samples'")
-                array = archive["samples" if "samples" in names else names[0]]
+                name = "samples" if "samples" in names else names[0]
+                member = archive.zip.getinfo(f"{name}.npy")
+                with archive.zip.open(member) as file:
+                    check_npy_header(file, member.file_size, f"{path} ({name})")
+                array = archive[name]
         else:
             array = _read_csv(path)
     except UsageError:
@@ -392,6 +399,25 @@ def load_samples(path: str | Path) -> np.ndarray:
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise UsageError(f"{path}: cannot read samples: {first_line}") from None
     return as_samples(array, str(path))
+
+
+def check_npy_header(file: IO[bytes], size: int, name: str) -> None:
+    """Refuse (UsageError naming ``name``) a .npy stream of ``size`` bytes whose header claims more data than the
+    file holds, or an array too large for memory, before numpy allocates it; a header numpy cannot read is left
+    to ``np.load`` to name."""
+    readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+    try:
+        reader = readers.get(np.lib.format.read_magic(file))
+        if reader is None:
+            return
+        shape, _, dtype = reader(file)
+    except ValueError:
+        return
+    values = math.prod(shape)
+    claimed, held = values * dtype.itemsize, size - file.tell()
+    if claimed > held:
+        raise UsageError(f"{name}: the header claims shape {shape} ({claimed:,} bytes), the file holds {held:,}")
+    check_fits(claimed + 4 * values, f"{name}: an array of shape {shape}")  # the array and its float32 copy
 
 
 def _read_csv(path: Path) -> np.ndarray:

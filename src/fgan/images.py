@@ -45,6 +45,7 @@ from torch.utils.data import DataLoader, Dataset, RandomSampler
 from fgan.cache import cache_dir
 from fgan.errors import UsageError, one_line
 from fgan.idx import read_idx
+from fgan.memory import check_fits
 from fgan.runs import atomic_write
 
 #: The IDX data sets, their download mirrors (tried in order) and the SHA-256 of each published file.
@@ -169,6 +170,8 @@ class ImageData:
         image_size = _check_image_size(image_size)
         if self.shape[1:] == (image_size, image_size):
             return self
+        pixels = len(self) * self.shape[0] * image_size * image_size
+        check_fits(5 * pixels, f"--image-size {image_size}: {len(self):,} images of {image_size}x{image_size}")
         resized = F.interpolate(
             self.images.float(), size=(image_size, image_size), mode="bilinear", antialias=True, align_corners=False
         )

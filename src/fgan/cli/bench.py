@@ -53,6 +53,7 @@ def register(commands: Commands) -> None:
 def cmd_bench(args: argparse.Namespace) -> None:
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out must be a folder, and {args.out} is a file")
+    benchmark.check_sweep("mnist-mlp", args.sweep)  # before anything is measured
     say = (lambda message: None) if args.json else note
     setups = args.setups or list(benchmark.SETUPS)
     rows = benchmark.run_bench(setups, args.precision, args.device, args.steps, args.rounds, notify=say)

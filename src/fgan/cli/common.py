@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from fgan.divergences import get_divergence
+from fgan.memory import check_fits
 from fgan.options import option, option_fields
 from fgan.training import TrainConfig
 
@@ -47,6 +48,13 @@ def json_safe(value: Any) -> Any:
 def print_json(value: Any) -> None:
     """Print ``value`` as valid JSON, indented: non-finite numbers as null (:func:`json_safe`)."""
     print(json.dumps(json_safe(value), indent=2, allow_nan=False))
+
+
+def check_sample_count(n: int, data_shape: Iterable[int] | None) -> None:
+    """Refuse (UsageError) ``--n`` samples of ``data_shape`` that cannot fit in memory: each sample is generated
+    in float32 and copied once into the result (8 bytes a value)."""
+    values = math.prod(data_shape or [1])
+    check_fits(8 * n * values, f"--n {n}: samples of {values:,} values")
 
 
 def divergence_names(names: Iterable[str]) -> list[str]:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from fgan.cli.arguments import Commands
+from fgan.cli.common import check_sample_count
 from fgan.errors import UsageError
 from fgan.options import option
 from fgan.plotting import plot_samples
@@ -38,6 +39,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
     if suffix not in (".npy", ".png"):
         raise UsageError(f"output file must end in .npy or .png, got {args.out}")
     config, generator = load_run(args.run, args.device)
+    check_sample_count(args.n, config.data_shape)
     samples = generate(generator, args.n, args.seed).cpu()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".npy":
