@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from fgan.cli import main
 from fgan.data import PAPER_MIXTURE, parse_mixture
 from fgan.divergences import PAPER_DIVERGENCES
 from fgan.errors import UsageError
@@ -56,3 +57,12 @@ def test_a_mixture_too_narrow_for_float64_is_refused_in_one_line() -> None:
     with pytest.raises(UsageError, match=r"cannot integrate the mixture '1:0:1e-300'") as caught:
         check_mixture("1:0:1e-300")
     assert "\n" not in str(caught.value)
+
+
+def test_reproduce_refuses_a_mixture_too_narrow_for_float64_before_training(tmp_path, capsys) -> None:
+    """--mixture 1:0:1e-300 printed a torch message (issue 19, item 11)."""
+    out = tmp_path / "t3"
+    assert main(["reproduce", "gaussian-mixture", "--mixture", "1:0:1e-300", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot integrate the mixture '1:0:1e-300'" in err
+    assert not out.exists()
