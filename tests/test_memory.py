@@ -12,12 +12,14 @@ from numpy.lib import format as npy_format
 from fgan import memory
 from fgan.bench import batch_sweep
 from fgan.cli import main
+from fgan.data import ring
 from fgan.errors import UsageError
-from fgan.estimation import load_samples
+from fgan.estimation import EstimateConfig, estimate_divergence, load_samples
 from fgan.image_models import build_image_models
 from fgan.images import load_digits_dataset
 from fgan.memory import available_memory, byte_text, check_fits
 from fgan.models import MLPCritic, MLPGenerator
+from fgan.training import TrainConfig, Trainer
 from tests.helpers import quick_run
 
 
@@ -110,3 +112,14 @@ def test_sample_n_beyond_memory_is_one_line(ring_run: Path, tmp_path: Path, caps
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--n 99999999999999: samples of 2 values" in err
     assert not (tmp_path / "s.npy").exists()
+
+
+def test_a_batch_size_beyond_memory_is_refused_before_training() -> None:
+    """--batch-size 10**12 was an allocation traceback in train and estimate."""
+    with pytest.raises(UsageError) as caught:
+        Trainer(MLPGenerator(2), MLPCritic(2), ring(), "kl", TrainConfig(batch_size=10**12, steps=1, quiet=True))
+    assert _one_line(caught).startswith("--batch-size 1000000000000: ")
+    samples = np.random.default_rng(0).normal(size=(200, 1))
+    with pytest.raises(UsageError) as caught:
+        estimate_divergence(samples, samples + 1, "kl", EstimateConfig(batch_size=10**12))
+    assert _one_line(caught).startswith("--batch-size 1000000000000: ")

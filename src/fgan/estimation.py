@@ -43,7 +43,7 @@ from fgan.memory import check_fits
 from fgan.models import ACTIVATIONS, MLPCritic
 from fgan.objectives import variational_bound
 from fgan.options import check_options, option
-from fgan.training import DEVICES, resolve_device, seed_everything
+from fgan.training import DEVICES, check_minibatch, resolve_device, seed_everything
 
 #: ``EstimateConfig.ci``: the normal approximation, or bootstrap percentiles.
 CIMethod = Literal["normal", "bootstrap"]
@@ -273,6 +273,7 @@ def estimate_divergence(
     config.validate()
     divergence = get_divergence(divergence)
     p_array, q_array = _checked_sample_sets(p_samples, q_samples, config)
+    check_minibatch(config.batch_size, p_array.shape[1], latent_dim=0)
     seed_everything(config.seed)
     generator = np.random.default_rng(config.seed)
     p_data, q_data, shift, scale = _standardised(p_array, q_array, resolve_device(config.device))
