@@ -159,8 +159,8 @@ def as_samples(values: np.ndarray | Tensor, name: str) -> np.ndarray:
     bad = ~(np.isfinite(array) & (np.abs(array) <= _FLOAT32_MAX)).all(axis=1)
     if bad.any():
         raise UsageError(
-            f"{name}: {int(bad.sum())} rows hold NaN, infinite or values beyond float32's ±{_FLOAT32_MAX:.4g} "
-            f"(the first is row {int(np.argmax(bad))})"
+            f"{name}: {int(bad.sum())} rows hold NaN or infinite values, or values beyond float32's "
+            f"±{_FLOAT32_MAX:.4g} (the first is row {int(np.argmax(bad))})"
         )
     return array.astype(np.float32)
 
