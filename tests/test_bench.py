@@ -14,6 +14,7 @@ from fgan.bench import (
     ReferenceUpdate,
     batch_sweep,
     build_trainer_and_reference,
+    format_rows,
     interleaved_ms,
     measure,
     repeated,
@@ -132,3 +133,19 @@ def test_interleaved_timing_takes_the_runs_in_turn_and_repeats_each() -> None:
     assert calls == [("b", 3), ("a", 3), ("a", 3), ("b", 3), ("b", 3), ("a", 3)]
     assert counted["work"] == 3 * 3
     assert set(times) == {"a", "b", "c"} and all(ms >= 0 for ms in times.values())
+
+
+def test_cli_bench_refuses_fp16_on_the_cpu_in_one_line_before_measuring(tmp_path, capsys) -> None:
+    """fp16 on the CPU took 10.5 minutes for one step and printed "0 GFLOP/s ... 125 %" (issue 19, item 17)."""
+    out = tmp_path / "b"
+    assert main(["bench", "gaussian-mixture", "--precision", "fp16", "--sweep", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "fp16 on the CPU" in err
+    assert not (out / "bench.json").exists()
+
+
+def test_small_rates_are_shown_with_their_digits_not_as_zero() -> None:
+    row = measure(SETUPS["gaussian-mixture"], "fp32", batch_size=16, steps=1, rounds=1, peak=0.4)
+    slow = replace(row, gflops=0.5, peak_gflops=0.4, peak_fraction=1.25)
+    line = format_rows([slow]).splitlines()[-1]
+    assert "| 0.5 | 0.4 | 125% |" in line

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import warnings
 
 import numpy as np
 import pytest
@@ -92,6 +94,18 @@ def test_a_nan_row_is_named() -> None:
     samples[17, 1] = np.inf
     with pytest.raises(UsageError, match="the first is row 17"):
         as_samples(samples, "P")
+
+
+def test_a_value_beyond_float32_is_refused_naming_the_file(tmp_path, capsys) -> None:
+    """1e39 overflowed to inf in float32 with warning lines, then was refused naming "P" (issue 19, item 17)."""
+    samples = np.zeros((50, 1))
+    samples[3, 0] = 1e39
+    path = tmp_path / "big.npy"
+    np.save(path, samples)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning from the cast
+        with pytest.raises(UsageError, match=rf"^{re.escape(str(path))}: 1 rows .* beyond float32.*row 3\)$"):
+            load_samples(path)
 
 
 def test_load_samples_reads_npy_npz_and_csv(tmp_path) -> None:

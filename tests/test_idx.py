@@ -183,6 +183,8 @@ CORRUPTIONS: dict[str, tuple[Callable[[], bytes], str]] = {
     "nonzero second magic byte": (lambda: b"\x00\x10" + _valid()[2:], "not an IDX file"),
     "unknown type code": (lambda: _idx_bytes(0x0A, (2,), b"ab"), "unknown IDX type code 0x0A"),
     "ndim 0": (lambda: b"\x00\x00\x08\x00", "0 dimensions"),
+    # issue 19, item 11: 255 dimensions of size 1 was numpy's "maximum supported dimension" without the file name
+    "ndim 255": (lambda: _idx_bytes(0x08, (1,) * 255, b"\x00"), "255 dimensions; an IDX file needs 1 to 32"),
     "header shorter than its dims": (lambda: _idx_bytes(0x08, (2, 3, 4))[:13], "3 dimension sizes need 12 bytes"),
     "truncated data": (lambda: _valid()[:-1], "truncated IDX file: expected 1000 data bytes, found 999"),
     "truncated int32 data": (lambda: _idx_bytes(0x0C, (3,), bytes(11)), "expected 12 data bytes, found 11"),

@@ -7,7 +7,10 @@ import functools
 import gzip
 import hashlib
 import shutil
+import struct
 import threading
+import warnings
+import zlib
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -19,6 +22,7 @@ from PIL import Image
 
 from fgan import images
 from fgan.cache import cache_dir
+from fgan.cli import main
 from fgan.data import Sampler
 from fgan.datasets import DataRequest, is_image_data, load_split, load_training_data
 from fgan.errors import UsageError
@@ -415,6 +419,40 @@ def test_corrupt_image_is_one_line_usage_error(tmp_path: Path, workers: int) -> 
     with pytest.raises(UsageError) as err:
         load_folder_images(tmp_path, 8)
     assert_one_line_naming(err, tmp_path / "bad.png")
+
+
+def _png_claiming(path: Path, width: int, height: int) -> Path:
+    """A small PNG whose header claims ``width`` x ``height`` pixels (the rows are never decoded)."""
+    Image.new("L", (1, 1)).save(path)
+    data = bytearray(path.read_bytes())
+    data[16:24] = struct.pack(">II", width, height)  # IHDR's width and height
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))  # IHDR's CRC
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize(("width", "height", "match"), [(1, 100_000, "more elongated than 16:1"), (10_000, 10_000, "")])
+def test_huge_or_elongated_images_are_refused_in_one_line_from_the_header(
+    tmp_path: Path, width: int, height: int, match: str
+) -> None:
+    """A 177-byte 1x100000 PNG took 875 MB and 57 s for two steps; a 100-megapixel PNG passed with multi-line
+    warnings (issue 19, item 14)."""
+    path = _png_claiming(tmp_path / "big.png", width, height)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(UsageError, match=match or "decompression bomb") as err:
+            load_folder_images(tmp_path, 32)
+    assert_one_line_naming(err, path)
+    assert not caught, [str(warning.message) for warning in caught]  # no DecompressionBombWarning lines
+
+
+def test_a_file_name_with_a_newline_is_one_escaped_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    (tmp_path / "bad\nname.png").write_bytes(b"not an image")
+    code = main(["train", "--data", f"folder:{tmp_path}", "--image-size", "32", "--steps", "1", "--quiet"])
+    assert code == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert all(line.startswith("fgan: ") for line in lines)  # the name's newline starts no line of its own
+    assert lines[-1].startswith("fgan: error: ") and "bad\\nname.png: cannot read image" in lines[-1]
 
 
 # --- One entry point ---------------------------------------------------------------------------------------------

@@ -41,6 +41,8 @@ def test_defaults_pass() -> None:
         ({"penalty": -0.5}, "penalty must be >= 0, got -0.5"),
         ({"kind": "c"}, "unknown kind 'c'; valid: a, b"),
         ({"kinds": ("b", "a", "z", "y")}, "unknown kinds 'z'; valid: a, b"),
+        ({"rate": float("inf")}, "rate must be a finite number, got inf"),
+        ({"penalty": float("inf")}, "penalty must be a finite number, got inf"),
     ],
 )
 def test_out_of_range_is_a_usage_error(values: dict, message: str) -> None:
@@ -51,3 +53,20 @@ def test_out_of_range_is_a_usage_error(values: dict, message: str) -> None:
 
 def test_none_is_accepted_where_allowed() -> None:
     check_options(_Config(penalty=None))
+
+
+def test_non_finite_floats_are_refused_unless_the_option_allows_them() -> None:
+    """``--lr inf`` trained with an infinite step size (issue 19, item 6)."""
+
+    @dataclass
+    class Unbounded:
+        scale: float = option(1.0, help="scale")
+        limit: float = option(1.0, help="limit", allow_nonfinite=True)
+
+    for value in (float("inf"), float("-inf"), float("nan")):
+        with pytest.raises(UsageError, match="scale must be a finite number"):
+            check_options(Unbounded(scale=value))
+        check_options(Unbounded(limit=value))
+    spec = dict((f.name, spec) for f, spec in option_fields(Unbounded))["scale"]
+    assert spec.range_problem(float("inf")) == "must be a finite number, got inf"
+    assert spec.range_problem(1e300) is None

@@ -32,6 +32,7 @@ from fgan.data import PAPER_MIXTURE, Sampler, parse_mixture
 from fgan.errors import UsageError
 from fgan.image_models import build_image_models
 from fgan.images import ImageSampler
+from fgan.memory import check_fits
 from fgan.models import LocationScaleGenerator, MLPCritic, sample_latent
 from fgan.objectives import generator_loss
 from fgan.profiles import profile
@@ -43,6 +44,9 @@ BENCH_DIVERGENCE = "gan"
 #: Batch sizes of the sweep.
 SWEEP_BATCHES = (64, 128, 256, 512, 1024, 2048, 4096)
 PEAK_SIZE = 2048
+#: Memory a sample of the sweep's minibatch may take: an mnist-mlp step holds about 4,600 float32 activations a
+#: sample, with their gradients, for fgan's step and for the reference's; 256 KiB bounds that generously.
+SWEEP_BYTES_PER_SAMPLE = 256 << 10
 
 
 @dataclass(frozen=True)
@@ -287,6 +291,11 @@ def run_bench(
     if bad_precisions:
         raise UsageError(f"unknown precision {bad_precisions[0]!r}; valid: {', '.join(PRECISIONS)}")
     resolved = resolve_device(device)
+    if resolved.type == "cpu" and "fp16" in precisions:
+        raise UsageError(
+            "--precision fp16 on the CPU: float16 autocast has no fast CPU kernels (one step takes minutes); "
+            "use fp32 or bf16 there, fp16 on a GPU"
+        )
     peaks = {precision: matmul_peak_gflops(precision, resolved) for precision in precisions}
     rows = []
     for name in configs:
@@ -299,6 +308,13 @@ def run_bench(
     return rows
 
 
+def check_sweep(config: str, batches: Sequence[int]) -> None:
+    """Refuse (UsageError) a batch of the sweep whose step cannot fit in memory (:data:`SWEEP_BYTES_PER_SAMPLE`
+    a sample)."""
+    for batch in batches:
+        check_fits(batch * SWEEP_BYTES_PER_SAMPLE, f"--sweep {batch}: a {config} step on {batch:,} samples")
+
+
 def batch_sweep(
     config: str = "mnist-mlp",
     precisions: Sequence[Precision] = ("fp32", "bf16"),
@@ -309,7 +325,9 @@ def batch_sweep(
     notify: Callable[[str], None] | None = None,
 ) -> list[BenchRow]:
     """ms per step of ``config`` against the batch size, in each precision (fewer, shorter rounds than
-    :func:`run_bench`: the large batches take long)."""
+    :func:`run_bench`: the large batches take long). A batch whose step cannot fit in memory
+    (:data:`SWEEP_BYTES_PER_SAMPLE` a sample) is refused before anything is measured."""
+    check_sweep(config, batches)
     return run_bench([config], precisions, device, steps, rounds, notify=notify, batches=batches)
 
 
@@ -327,6 +345,11 @@ def machine_description() -> str:
     )
 
 
+def _rate_text(gflops: float) -> str:
+    """GFLOP/s for the table: whole numbers from 10 up, two significant digits below (never a bare 0)."""
+    return f"{gflops:,.0f}" if gflops >= 10 else f"{gflops:.2g}"
+
+
 def format_rows(rows: Sequence[BenchRow]) -> str:
     """The benchmark as a Markdown table."""
     lines = [
@@ -338,7 +361,8 @@ def format_rows(rows: Sequence[BenchRow]) -> str:
         lines.append(
             f"| {row.config}{' (compiled)' if row.compiled else ''} | {row.precision} | {row.batch_size} "
             f"| {row.ms_per_step:.2f} | {row.reference_ms_per_step:.2f} | {row.speedup:.2f}x "
-            f"| {row.samples_per_second:,.0f} | {row.gflop_per_step:.3f} | {row.gflops:.0f} | {row.peak_gflops:.0f} "
+            f"| {row.samples_per_second:,.0f} | {row.gflop_per_step:.3f} | {_rate_text(row.gflops)} "
+            f"| {_rate_text(row.peak_gflops)} "
             f"| {row.peak_fraction:.0%} |"
         )
     return "\n".join(lines)

@@ -29,7 +29,7 @@ import math
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import IO, Any, Literal, get_args
 
 import numpy as np
 import torch
@@ -39,14 +39,17 @@ from torch import Tensor, nn
 from fgan.critic_objective import CriticObjective
 from fgan.divergences import Divergence, get_divergence
 from fgan.errors import UsageError
+from fgan.memory import check_fits
 from fgan.models import ACTIVATIONS, MLPCritic
 from fgan.objectives import variational_bound
 from fgan.options import check_options, option
-from fgan.training import DEVICES, resolve_device, seed_everything
+from fgan.training import DEVICES, check_minibatch, resolve_device, seed_everything
 
 #: ``EstimateConfig.ci``: the normal approximation, or bootstrap percentiles.
 CIMethod = Literal["normal", "bootstrap"]
 CI_METHODS: tuple[CIMethod, ...] = get_args(CIMethod)
+#: The largest float32: samples are trained on in float32.
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 #: The fewest samples a split may hold.
 MIN_SPLIT = 10
 
@@ -60,7 +63,7 @@ class EstimateConfig:
     activation: str = option("elu", help="the critic's hidden activation", choices=ACTIVATIONS)
     max_steps: int = option(4000, help="most steps per critic", low=1)
     batch_size: int = option(1024, help="minibatch size", low=1)
-    lr: float = option(1e-3, help="Adam step size", low=0, low_open=True)
+    lr: float = option(1e-3, help="Adam step size", low=0, low_open=True, high=1)
     folds: int = option(3, help="cross-fitting folds", low=2)
     validation_fraction: float = option(
         0.15,
@@ -153,10 +156,11 @@ def as_samples(values: np.ndarray | Tensor, name: str) -> np.ndarray:
         raise UsageError(f"{name}: no samples (shape {array.shape})")
     if not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array):
         raise UsageError(f"{name}: samples must be real numbers, got dtype {array.dtype}")
-    bad = ~np.isfinite(array).all(axis=1)
+    bad = ~(np.isfinite(array) & (np.abs(array) <= _FLOAT32_MAX)).all(axis=1)
     if bad.any():
         raise UsageError(
-            f"{name}: {int(bad.sum())} rows hold NaN or infinite values (the first is row {int(np.argmax(bad))})"
+            f"{name}: {int(bad.sum())} rows hold NaN or infinite values, or values beyond float32's "
+            f"±{_FLOAT32_MAX:.4g} (the first is row {int(np.argmax(bad))})"
         )
     return array.astype(np.float32)
 
@@ -235,6 +239,11 @@ def _train_critic(
                 waited += 1
                 if waited >= config.patience:
                     break
+    if best_step == 0:  # no validation bound was finite: every step made the critic worse than none
+        raise UsageError(
+            f"the critic's training diverged (no finite validation bound in {step} steps) at --lr {config.lr:g}; "
+            "try a smaller --lr"
+        )
     critic.load_state_dict(best_state)
     critic.eval()
     with torch.no_grad():
@@ -264,6 +273,7 @@ def estimate_divergence(
     config.validate()
     divergence = get_divergence(divergence)
     p_array, q_array = _checked_sample_sets(p_samples, q_samples, config)
+    check_minibatch(config.batch_size, p_array.shape[1], latent_dim=0)
     seed_everything(config.seed)
     generator = np.random.default_rng(config.seed)
     p_data, q_data, shift, scale = _standardised(p_array, q_array, resolve_device(config.device))
@@ -369,13 +379,19 @@ def load_samples(path: str | Path) -> np.ndarray:
         raise UsageError(f"{path}: samples must be a .npy, .npz or .csv file")
     try:
         if suffix == ".npy":
+            with path.open("rb") as file:
+                check_npy_header(file, path.stat().st_size, str(path))
             array = np.load(path, allow_pickle=False)
         elif suffix == ".npz":
             with np.load(path, allow_pickle=False) as archive:
                 names = list(archive.keys())
                 if len(names) != 1 and "samples" not in names:
                     raise UsageError(f"{path}: holds arrays {', '.join(names) or '(none)'}; name one 'samples'")
-                array = archive["samples" if "samples" in names else names[0]]
+                name = "samples" if "samples" in names else names[0]
+                member = archive.zip.getinfo(f"{name}.npy")
+                with archive.zip.open(member) as file:
+                    check_npy_header(file, member.file_size, f"{path} ({name})")
+                array = archive[name]
         else:
             array = _read_csv(path)
     except UsageError:
@@ -384,6 +400,25 @@ def load_samples(path: str | Path) -> np.ndarray:
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise UsageError(f"{path}: cannot read samples: {first_line}") from None
     return as_samples(array, str(path))
+
+
+def check_npy_header(file: IO[bytes], size: int, name: str) -> None:
+    """Refuse (UsageError naming ``name``) a .npy stream of ``size`` bytes whose header claims more data than the
+    file holds, or an array too large for memory, before numpy allocates it; a header numpy cannot read is left
+    to ``np.load`` to name."""
+    readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+    try:
+        reader = readers.get(np.lib.format.read_magic(file))
+        if reader is None:
+            return
+        shape, _, dtype = reader(file)
+    except ValueError:
+        return
+    values = math.prod(shape)
+    claimed, held = values * dtype.itemsize, size - file.tell()
+    if claimed > held:
+        raise UsageError(f"{name}: the header claims shape {shape} ({claimed:,} bytes), the file holds {held:,}")
+    check_fits(claimed + 4 * values, f"{name}: an array of shape {shape}")  # the array and its float32 copy
 
 
 def _read_csv(path: Path) -> np.ndarray:

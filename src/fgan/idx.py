@@ -41,6 +41,8 @@ IDX_DTYPES: dict[int, np.dtype[Any]] = {
 _TYPE_CODES = {dtype.newbyteorder("="): code for code, dtype in IDX_DTYPES.items()}
 #: The most data a file may claim (4 GiB); the reader refuses larger headers before reading any data.
 MAX_DATA_BYTES = 1 << 32
+#: The most dimensions read (numpy's arrays have at most 32 in numpy 1 and 64 in numpy 2).
+MAX_DIMENSIONS = 32
 GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 1 << 20
 
@@ -107,8 +109,8 @@ def _parse(stream: IO[bytes] | gzip.GzipFile, name: str) -> np.ndarray:
     code, ndim = magic[2], magic[3]
     if code not in IDX_DTYPES:
         raise UsageError(f"{name}: unknown IDX type code 0x{code:02X}")
-    if ndim == 0:
-        raise UsageError(f"{name}: IDX header gives 0 dimensions, at least 1 is needed")
+    if not 1 <= ndim <= MAX_DIMENSIONS:
+        raise UsageError(f"{name}: IDX header gives {ndim} dimensions; an IDX file needs 1 to {MAX_DIMENSIONS}")
     sizes = _read_at_most(stream, 4 * ndim)
     if len(sizes) < 4 * ndim:
         raise UsageError(

@@ -15,6 +15,8 @@ import torch
 from torch import Tensor, nn
 
 from fgan.errors import UsageError
+from fgan.memory import check_fits
+from fgan.models import TRAINING_COPIES
 
 DCGAN_SIZES = (32, 64, 96)
 IMAGE_MODELS = ("mnist-mlp", "dcgan", "dcgan-nobn")
@@ -199,13 +201,23 @@ def build_image_models(
         raise UsageError(f"image shape must be three positive integers (C, H, W), got {tuple(image_shape)}")
     latent_dim = 100 if latent_dim is None else latent_dim
     channels, height, width = image_shape
-    if name == "mnist-mlp":
-        shape = (channels, height, width)
-        return MNISTGenerator(latent_dim, image_shape=shape), MNISTCritic(shape)
-    if height != width or height not in DCGAN_SIZES:
+    if name != "mnist-mlp" and (height != width or height not in DCGAN_SIZES):
         raise UsageError(
             f"{name} needs square images of 32, 64 or 96 pixels, got {height}x{width}; "
             "resize them with --image-size 32/64/96"
         )
-    generator = DCGANGenerator(height, channels, latent_dim=latent_dim)
-    return generator, DCGANCritic(height, channels, batch_norm=name == "dcgan")
+
+    def build() -> tuple[nn.Module, nn.Module]:
+        if name == "mnist-mlp":
+            shape = (channels, height, width)
+            return MNISTGenerator(latent_dim, image_shape=shape), MNISTCritic(shape)
+        generator = DCGANGenerator(height, channels, latent_dim=latent_dim)
+        return generator, DCGANCritic(height, channels, batch_norm=name == "dcgan")
+
+    with torch.device("meta"):  # the weights counted, not allocated
+        weights = sum(p.numel() for network in build() for p in network.parameters())
+    check_fits(
+        TRAINING_COPIES * 4 * weights,
+        f"{name} for images {channels}x{height}x{width} with latent dimension {latent_dim} ({weights:,} weights)",
+    )
+    return build()

@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import os
 import urllib.request
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.client import HTTPException
@@ -45,6 +46,7 @@ from torch.utils.data import DataLoader, Dataset, RandomSampler
 from fgan.cache import cache_dir
 from fgan.errors import UsageError, one_line
 from fgan.idx import read_idx
+from fgan.memory import check_fits
 from fgan.runs import atomic_write
 
 #: The IDX data sets, their download mirrors (tried in order) and the SHA-256 of each published file.
@@ -74,6 +76,10 @@ SYSTEM_DATA_DIRS = (Path("/usr/share/datasets"), Path("/usr/local/share/datasets
 TRAIN_PREFIX, SUBSET_PREFIX, TEST_PREFIX = "train", "train5k", "t10k"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 MIN_IMAGE_SIZE = 8
+#: The most pixels of an image file read (a 64-megapixel photo; Pillow warns only above 89).
+MAX_SOURCE_PIXELS = 64_000_000
+#: The most elongated image read: its long side at most this many times its short side.
+MAX_ASPECT = 16
 DIGITS_TEST_SIZE = 297
 _CHUNK = 1 << 20
 _ENDLESS = 1 << 62  # the number of indices the folder sampler may draw: never reached
@@ -169,6 +175,8 @@ class ImageData:
         image_size = _check_image_size(image_size)
         if self.shape[1:] == (image_size, image_size):
             return self
+        pixels = len(self) * self.shape[0] * image_size * image_size
+        check_fits(5 * pixels, f"--image-size {image_size}: {len(self):,} images of {image_size}x{image_size}")
         resized = F.interpolate(
             self.images.float(), size=(image_size, image_size), mode="bilinear", antialias=True, align_corners=False
         )
@@ -413,6 +421,22 @@ def _list_images(root: str | Path) -> list[Path]:
     return files
 
 
+def _check_source_size(size: tuple[int, int], image_size: int) -> None:
+    """Raise ValueError (which :func:`_load_image` turns into its one line), from the file's header and before
+    decoding, for an image of more than :data:`MAX_SOURCE_PIXELS` pixels,
+    or one so elongated that scaling its shorter side to ``image_size`` gives more than :data:`MAX_ASPECT` times
+    the ``image_size²`` pixels the model uses (a 177-byte 1x100000 PNG scaled to 875 MB)."""
+    width, height = size
+    if width * height > MAX_SOURCE_PIXELS:
+        raise ValueError(f"{width}x{height} pixels, more than the {MAX_SOURCE_PIXELS:,} read")
+    if max(width, height) > MAX_ASPECT * min(width, height):
+        raise ValueError(
+            f"{width}x{height} pixels, more elongated than {MAX_ASPECT}:1 (the centre square of "
+            f"{image_size}x{image_size} would need {image_size * max(width, height) // min(width, height):,} pixels "
+            "on the long side)"
+        )
+
+
 def _load_image(path: Path, image_size: int, mode: str) -> Tensor:
     """The image file ``path`` as uint8 ``(C, image_size, image_size)``: turned upright by its EXIF orientation,
     converted to ``mode`` (``L`` or ``RGB``; an alpha channel is dropped), resized with bicubic filtering (which
@@ -422,8 +446,11 @@ def _load_image(path: Path, image_size: int, mode: str) -> Tensor:
         UsageError: when the file cannot be read or decoded, with a one-line message naming it.
     """
     try:
-        with Image.open(path) as opened:
-            image = ImageOps.exif_transpose(opened).convert(mode)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)  # one line, not a warning and a crash
+            with Image.open(path) as opened:
+                _check_source_size(opened.size, image_size)
+                image = ImageOps.exif_transpose(opened).convert(mode)
         width, height = image.size
         scale = image_size / min(width, height)
         size = (max(image_size, round(width * scale)), max(image_size, round(height * scale)))

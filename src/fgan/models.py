@@ -17,6 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from fgan.errors import UsageError
+from fgan.memory import check_fits
 
 _ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "tanh": nn.Tanh,
@@ -48,6 +49,20 @@ def mlp(sizes: list[int], activation: str) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+#: Float32 copies of each weight while training: the weight, its gradient and Adam's two moments.
+TRAINING_COPIES = 4
+
+
+def check_mlp_size(fan_in: int, hidden: int, depth: int, fan_out: int, what: str) -> None:
+    """Refuse (UsageError, one line) an MLP ``fan_in → hidden (depth times) → fan_out`` whose training state
+    (:data:`TRAINING_COPIES` float32 copies of its ``fan_in·h + h + (depth - 1)(h² + h) + h·fan_out + fan_out``
+    weights) cannot fit in memory, before any layer is allocated."""
+    weights = fan_in * hidden + hidden + (depth - 1) * (hidden * hidden + hidden) + hidden * fan_out + fan_out
+    check_fits(
+        TRAINING_COPIES * 4 * weights, f"{what} ({fan_in} → {hidden} x {depth} → {fan_out}: {weights:,} weights)"
+    )
+
+
 class LocationScaleGenerator(nn.Module):
     """``x = μ + σ z`` with ``z ~ N(0, I)``: the model Q_θ of the paper's Section 4.1, θ = (μ, log σ)."""
 
@@ -71,6 +86,7 @@ class MLPGenerator(nn.Module):
     def __init__(self, data_dim: int, latent_dim: int = 8, hidden: int = 128, depth: int = 2) -> None:
         super().__init__()
         self.latent_dim = latent_dim
+        check_mlp_size(latent_dim, hidden, depth, data_dim, "the generator")
         self.net = mlp([latent_dim, *[hidden] * depth, data_dim], "relu")
 
     def forward(self, z: Tensor) -> Tensor:
@@ -82,6 +98,7 @@ class MLPCritic(nn.Module):
 
     def __init__(self, data_dim: int, hidden: int = 64, depth: int = 2, activation: str = "tanh") -> None:
         super().__init__()
+        check_mlp_size(data_dim, hidden, depth, 1, "the critic")
         self.net = mlp([data_dim, *[hidden] * depth, 1], activation)
 
     def forward(self, x: Tensor) -> Tensor:

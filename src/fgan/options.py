@@ -32,7 +32,8 @@ class OptionSpec:
     ``choices`` lists the accepted strings; ``resumable`` lets ``--resume`` change the option; ``flag`` is the
     command-line name (default: the field's name with ``-`` for ``_``); ``metavar`` names the value in ``--help``.
     ``applies_to`` names the data the option means something for (``"synthetic"`` or ``"image"``; None: any data).
-    ``allow_empty`` lets a list option be given with no values (``--sweep`` alone: no sweep). ``None`` is accepted
+    ``allow_empty`` lets a list option be given with no values (``--sweep`` alone: no sweep). ``allow_nonfinite``
+    lets a float be ``inf`` or ``nan`` (refused otherwise, whatever the range). ``None`` is accepted
     for a field whose default is None (it means "the program chooses").
     """
 
@@ -47,6 +48,7 @@ class OptionSpec:
     metavar: str | None = None
     allow_empty: bool = False
     applies_to: str | None = None
+    allow_nonfinite: bool = False
 
     def problem(self, name: str, value: Any) -> str | None:
         """Why ``value`` is not acceptable for the option ``name`` (spelt with spaces), or None when it is."""
@@ -55,15 +57,26 @@ class OptionSpec:
         for element in value if isinstance(value, tuple | list) else (value,):
             if self.choices is not None and element not in self.choices:
                 return f"unknown {name} {element!r}; valid: {', '.join(map(str, self.choices))}"
-            if self.range_problem(element) is not None:
+            if self._out_of_range(element):
                 return f"{name} must be {self._range_text()}, got {value}"
+            if self._not_finite(element):
+                return f"{name} must be a finite number, got {element}"
         return None
 
     def range_problem(self, value: Any) -> str | None:
-        """``"must be >= 0, got -1"`` for a number out of the range, else None (the command line's wording)."""
-        if isinstance(value, int | float) and not isinstance(value, bool) and not self._in_range(value):
+        """``"must be >= 0, got -1"`` for a number out of the range (``"must be a finite number, got inf"`` for a
+        non-finite float the option does not allow), else None (the command line's wording)."""
+        if self._out_of_range(value):
             return f"must be {self._range_text()}, got {value}"
+        if self._not_finite(value):
+            return f"must be a finite number, got {value}"
         return None
+
+    def _out_of_range(self, value: Any) -> bool:
+        return isinstance(value, int | float) and not isinstance(value, bool) and not self._in_range(value)
+
+    def _not_finite(self, value: Any) -> bool:
+        return isinstance(value, float) and not math.isfinite(value) and not self.allow_nonfinite
 
     def _in_range(self, value: float) -> bool:
         if math.isnan(value):
@@ -96,9 +109,23 @@ def option(
     metavar: str | None = None,
     allow_empty: bool = False,
     applies_to: str | None = None,
+    allow_nonfinite: bool = False,
 ) -> Any:
     """A dataclass field that is a user option (see :class:`OptionSpec` for the arguments)."""
-    spec = OptionSpec(help, low, low_open, high, high_open, choices, resumable, flag, metavar, allow_empty, applies_to)
+    spec = OptionSpec(
+        help,
+        low,
+        low_open,
+        high,
+        high_open,
+        choices,
+        resumable,
+        flag,
+        metavar,
+        allow_empty,
+        applies_to,
+        allow_nonfinite,
+    )
     return field(default=default, default_factory=default_factory, metadata={_KEY: spec})
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 from torch import Tensor
 
 from fgan.runs import atomic_write
@@ -28,9 +29,27 @@ def subplots(
     return figure, figure.subplots(rows, columns, **layout)
 
 
+def plain_text(figure: Figure) -> None:
+    """Turn mathtext off for every text of ``figure`` but the tick labels: titles, axis labels and legend entries
+    hold user strings (a run folder named ``r$\\foo$``, a data file's path) shown as typed, never parsed as
+    formulas; tick labels keep it (a log axis labels its ticks in mathtext)."""
+    ticks = {
+        text
+        for axes in figure.axes
+        for axis in (axes.xaxis, axes.yaxis)
+        for text in axis.findobj(Text)
+        if text is not axis.label
+    }
+    for text in figure.findobj(Text):
+        if text not in ticks:
+            text.set_parse_math(False)
+
+
 def save_figure(figure: Figure, path: Path) -> None:
-    """Lay out and write a figure atomically (creating the folder; the format from the suffix)."""
+    """Lay out and write a figure atomically (creating the folder; the format from the suffix), its texts plain
+    (:func:`plain_text`)."""
     path = Path(path)
+    plain_text(figure)
     figure.tight_layout()
     atomic_write(path, lambda file: figure.savefig(file, format=path.suffix.lstrip(".").lower(), dpi=110))
 

@@ -30,8 +30,9 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from fgan.datasets import is_image_data
-from fgan.errors import UsageError
-from fgan.plotting import subplots
+from fgan.errors import UsageError, one_line
+from fgan.folder_names import folder_name
+from fgan.plotting import plain_text, subplots
 from fgan.run_files import read_json_object
 from fgan.runs import CONFIG_FILE, METRICS_FILE, PLOT_DIR, SAMPLES_DIR, atomic_write, read_config, read_metrics
 
@@ -208,12 +209,32 @@ def read_run(path: str | Path, name: str | None = None) -> RunData:
             score.json.
     """
     path = Path(path)
+    for name_in_run in (CONFIG_FILE, METRICS_FILE, EVALUATION_FILE, SCORE_FILE):
+        inside_run(path, path / name_in_run)
     config = read_config(path)
     if not (path / METRICS_FILE).is_file():
         raise UsageError(f"{path} has no {METRICS_FILE}: not a training run, or its training never started")
     steps, metrics = metric_columns(read_metrics(path))
     evaluation, score = _read_optional_json(path / EVALUATION_FILE), _read_optional_json(path / SCORE_FILE)
     return RunData(path, name or path.resolve().name, config, steps, metrics, evaluation, score)
+
+
+def inside_run(run: Path, path: Path) -> Path:
+    """``path``, a file of the run folder ``run``; refused when it resolves (links followed) outside the folder, so
+    that a report embeds nothing but the run's own files.
+
+    Raises:
+        UsageError: for a path that leads outside ``run`` or a link loop, naming both.
+    """
+    try:
+        target, folder = path.resolve(), run.resolve()
+    except (OSError, RuntimeError) as err:  # a link loop
+        raise UsageError(f"cannot follow {path}: {one_line(err)}") from None
+    if not target.is_relative_to(folder):
+        raise UsageError(
+            f"{path} leads outside the run folder {run} (to {target}); a report reads only files inside it"
+        )
+    return path
 
 
 def _read_optional_json(path: Path) -> dict[str, Any] | None:
@@ -233,7 +254,7 @@ def experiment_runs(path: str | Path) -> list[Path]:
     config = read_config(path)
     if "experiment" not in config:
         return [path]
-    runs = [path / "runs" / name for name in config.get("divergences", [])]
+    runs = [inside_run(path, path / "runs" / folder_name(name)) for name in config.get("divergences", [])]
     kept = [run for run in runs if (run / CONFIG_FILE).is_file()]
     if not kept:
         raise UsageError(f"{path} holds the {config['experiment']} experiment, which keeps no run folders to report")
@@ -299,6 +320,7 @@ def figure_to_svg(figure: Figure, id_prefix: str, description: str) -> str:
     XML prologue and namespace declarations are dropped: an HTML document needs neither.
     """
     buffer = io.StringIO()
+    plain_text(figure)  # run names are text, not mathtext
     figure.tight_layout()
     with matplotlib.rc_context({"svg.hashsalt": "fgan-report"}):  # the same ids, and file, every time
         figure.savefig(buffer, format="svg", metadata={"Creator": None, "Date": None, "Format": None, "Type": None})
@@ -369,7 +391,7 @@ def sample_pictures(run: RunData) -> list[tuple[str, Path]]:
     grids = sorted(
         (int(match.group(1)), path)
         for path in (run.path / SAMPLES_DIR).glob("step-*.png")
-        if (match := _GRID_NAME.fullmatch(path.name))
+        if (match := _GRID_NAME.fullmatch(path.name)) and inside_run(run.path, path)
     )
     chosen = [grids[index] for index in downsample_indices(len(grids), MAX_GRIDS)]
     pictures = [(f"step {step}", path) for step, path in chosen]
@@ -380,7 +402,7 @@ def sample_pictures(run: RunData) -> list[tuple[str, Path]]:
         ("training dynamics", plots / "dynamics.png"),
     ):
         if path.is_file():
-            pictures.append((caption, path))
+            pictures.append((caption, inside_run(run.path, path)))
     return pictures
 
 
@@ -504,7 +526,7 @@ def _comparison_section(runs: Sequence[RunData]) -> str:
     for run in runs:
         final = run.path / PLOT_DIR / "samples.png"
         finals.append(
-            _figure(run.label, final, run.is_image)
+            _figure(run.label, inside_run(run.path, final), run.is_image)
             if final.is_file()
             else f"<figure><figcaption>{html.escape(run.label)}: no samples</figcaption></figure>"
         )

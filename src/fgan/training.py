@@ -47,6 +47,7 @@ from fgan.critic_objective import CriticObjective
 from fgan.data import Sampler
 from fgan.divergences import Divergence, get_divergence
 from fgan.errors import UsageError
+from fgan.memory import check_fits
 from fgan.objectives import GENERATOR_OBJECTIVES, GeneratorObjective
 from fgan.options import check_options, option
 from fgan.runs import LOG_FILE, METRICS_FILE, append_text, save_checkpoint
@@ -237,6 +238,13 @@ class StepMetrics:
             getattr(self, name).append(math.nan if value is None else float(value))
 
 
+def check_minibatch(batch_size: int, data_dim: int, latent_dim: int) -> None:
+    """Refuse (UsageError) a ``--batch-size`` whose minibatches alone, float32 codes and samples of P and Q_θ
+    (``batch · (latent + 2 · data values)`` values), cannot fit in memory."""
+    values = batch_size * (latent_dim + 2 * data_dim)
+    check_fits(4 * values, f"--batch-size {batch_size}: minibatches of {data_dim:,} values a sample")
+
+
 class Trainer:
     """Trains ``generator`` against ``critic`` on ``data`` under ``divergence``: the loop around a
     :class:`~fgan.step.StepEngine` (learning-rate schedules, records, callbacks, SIGINT, checkpoints).
@@ -269,6 +277,8 @@ class Trainer:
         if self.config.critic_penalty is None:
             self.config.critic_penalty = self.divergence.default_critic_penalty
         distributed.check_batch_size(self.config.batch_size)
+        latent_dim = getattr(generator, "latent_dim", 0)
+        check_minibatch(self.config.batch_size, data.dim, latent_dim if isinstance(latent_dim, int) else 0)
         self.device = distributed.local_device(resolve_device(self.config.device))
         objective = CriticObjective(self.divergence, output_penalty=self.config.critic_penalty)
         self.engine = StepEngine(generator, critic, data, objective, self.config, self.device, self._on_nonfinite)

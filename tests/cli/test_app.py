@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import warnings
 
 import pytest
 
 import fgan
+from fgan.cli import app, main
 from fgan.cli import divergences as divergences_command
-from fgan.cli import main
+from fgan.errors import UsageError
 
 
 def test_version(capsys) -> None:
@@ -41,3 +43,25 @@ def test_the_fgan_program_prints_a_traceback_for_a_bug(tmp_path) -> None:
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
     assert done.returncode == 1 and "ZeroDivisionError" in done.stderr and "Traceback" in done.stderr
+
+
+def test_a_library_warning_is_one_line_and_the_filters_are_restored(monkeypatch, capsys) -> None:
+    """Pillow's decompression-bomb warning and numpy's overflow warning printed two lines each (issue 19, 14)."""
+
+    def warns(argv: list[str]) -> None:
+        warnings.warn("first line\n  second line", RuntimeWarning, stacklevel=1)
+
+    monkeypatch.setattr(app, "_run", warns)
+    before = warnings.showwarning
+    assert main(["divergences"]) == 0
+    assert capsys.readouterr().err == "fgan: warning: RuntimeWarning: first line second line\n"
+    assert warnings.showwarning is before
+
+
+def test_control_characters_of_an_error_are_escaped_on_one_line(monkeypatch, capsys) -> None:
+    def refuses() -> list[dict[str, str]]:
+        raise UsageError("photos/bad\nname\t.png: cannot read image")
+
+    monkeypatch.setattr(divergences_command, "describe_divergences", refuses)
+    assert main(["divergences"]) == 2
+    assert capsys.readouterr().err == "fgan: error: photos/bad\\nname\\t.png: cannot read image\n"

@@ -183,3 +183,34 @@ def test_the_config_loader_accepts_or_names_the_problem(table: dict) -> None:
                 assert "\n" not in str(err)
             else:
                 assert set(values) <= set(parser.options)
+
+
+@pytest.mark.parametrize(
+    ("command", "text", "dest", "expected"),
+    [
+        ("reproduce modes", "seeds = [0, 1]", "seeds", (0, 1)),
+        ("reproduce modes", "seeds = 0", "seeds", (0,)),
+        ("reproduce estimation", "dims = 1", "dims", (1,)),
+        ("reproduce estimation", "dims = [1, 3]", "dims", (1, 3)),
+        ("bench", 'precision = "fp32"', "precision", ["fp32"]),
+        ("bench", 'precision = ["fp32", "bf16"]', "precision", ["fp32", "bf16"]),
+    ],
+)
+def test_list_options_take_a_list_or_one_value(tmp_path, command: str, text: str, dest: str, expected) -> None:
+    """`seeds = 0` and `dims = 1` were tracebacks, `precision = "fp32"` read as 'f' (issue 19, item 9)."""
+    assert COMMANDS[command].read_config_file(write(tmp_path, text + "\n")) == {dest: expected}
+
+
+@pytest.mark.parametrize(
+    ("command", "text", "message"),
+    [
+        ("reproduce modes", "seeds = []", "key 'seeds' must be a non-empty list"),
+        ("reproduce modes", 'seeds = "0"', "key 'seeds' must be an integer"),
+        ("reproduce estimation", "dims = 0", "key 'dims': must be >= 1"),
+        ("bench", 'precision = "f"', "key 'precision' must be one of"),
+    ],
+)
+def test_bad_list_values_are_one_line(tmp_path, command: str, text: str, message: str) -> None:
+    with pytest.raises(UsageError, match=message) as caught:
+        COMMANDS[command].read_config_file(write(tmp_path, text + "\n"))
+    assert "\n" not in str(caught.value)

@@ -34,6 +34,26 @@ def test_parametric_names_are_canonical() -> None:
 
 
 @pytest.mark.parametrize(
+    ("name", "parameter"),
+    [("alpha:0.1234567", 0.1234567), ("alpha:1.0000001", 1.0000001), ("js-weighted:0.99999999", 0.99999999)],
+)
+def test_parametric_names_keep_the_exact_parameter(name: str, parameter: float) -> None:
+    """The name was the parameter rounded by :g: alpha:0.1234567 trained alpha:0.123457 and js-weighted:0.99999999
+    became js-weighted:1, refused with "got 1.0" (issue 19, item 4)."""
+    divergence = get_divergence(name)
+    assert divergence.name == name
+    assert getattr(divergence, name.split(":")[0].replace("js-weighted", "pi")) == parameter
+    assert get_divergence(divergence.name).name == name  # the name read back is the same divergence
+
+
+def test_a_refused_parameter_is_quoted_as_given() -> None:
+    with pytest.raises(UsageError, match=r"got 1;"):
+        get_divergence("alpha:1")
+    with pytest.raises(UsageError, match=r"got 1\.5;"):
+        get_divergence("js-weighted:1.5")
+
+
+@pytest.mark.parametrize(
     "bad",
     [
         "",

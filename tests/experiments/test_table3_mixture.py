@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from fgan.cli import main
 from fgan.data import PAPER_MIXTURE, parse_mixture
 from fgan.divergences import PAPER_DIVERGENCES
-from fgan.experiments.table3_mixture import default_config, fit_one, format_table
+from fgan.errors import UsageError
+from fgan.experiments.table3_mixture import check_mixture, default_config, fit_one, format_table
+from fgan.gaussians import gaussian_divergence
 
 #: The reference sheet's best fits (quadrature on 200,001 points over [-15, 20], Nelder-Mead).
 REFERENCE = {
@@ -37,3 +40,29 @@ def test_table_lists_every_row() -> None:
     table = format_table([row, row])
     assert table.count("| kl |") == 2 and "σ*" in table
     assert row.mu_star == pytest.approx(0.0, abs=1e-4) and row.sigma_star == pytest.approx(1.0, abs=1e-4)
+
+
+@pytest.mark.parametrize(("spec", "mean", "std"), [("1:50:1", 50.0, 1.0), ("1:0:1000", 0.0, 1000.0)])
+def test_best_fit_of_a_gaussian_far_away_or_wide_is_exact(spec: str, mean: float, std: float) -> None:
+    """The grid was fixed at [-15, 20]: 1:50:1 gave μ* = 19.97 and D_f = -1e-195 (issue 19, item 3)."""
+    row = fit_one(check_mixture(spec), "kl", default_config(steps=20))
+    assert row.mu_star == pytest.approx(mean, abs=1e-4 * std)
+    assert row.sigma_star == pytest.approx(std, rel=1e-4)
+    assert row.divergence_star == pytest.approx(0.0, abs=1e-8)
+    closed_form = gaussian_divergence("kl", mean, std**2, row.mu_hat, row.sigma_hat**2)
+    assert row.divergence_at_hat == pytest.approx(closed_form, rel=1e-6)
+
+
+def test_a_mixture_too_narrow_for_float64_is_refused_in_one_line() -> None:
+    with pytest.raises(UsageError, match=r"cannot integrate the mixture '1:0:1e-300'") as caught:
+        check_mixture("1:0:1e-300")
+    assert "\n" not in str(caught.value)
+
+
+def test_reproduce_refuses_a_mixture_too_narrow_for_float64_before_training(tmp_path, capsys) -> None:
+    """--mixture 1:0:1e-300 printed a torch message (issue 19, item 11)."""
+    out = tmp_path / "t3"
+    assert main(["reproduce", "gaussian-mixture", "--mixture", "1:0:1e-300", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot integrate the mixture '1:0:1e-300'" in err
+    assert not out.exists()

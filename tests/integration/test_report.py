@@ -288,3 +288,40 @@ def test_screenshot_shows_the_curves_and_the_sample_grids(chromium, digits_run, 
     tiles = (3000 // 8, 8, 1200 // 8, 8)
     textured = gray.reshape(tiles).all(axis=(1, 3)) & (pixels[..., 0].reshape(tiles).std(axis=(1, 3)) > 8)
     assert textured.sum() > 200
+
+
+@pytest.mark.parametrize("link", ["plots/samples.png", "samples/step-0000005.png", "evaluation.json", "metrics.jsonl"])
+def test_a_link_out_of_the_run_folder_is_refused_in_one_line(tmp_path, capsys, link: str) -> None:
+    """RUN/plots/samples.png -> /etc/passwd embedded /etc/passwd in the report (issue 19, item 2)."""
+    run = _fake_run(tmp_path / "run", [{"step": 1, "bound": 0.5}])
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(b"\x89PNG\r\n\x1a\n secret outside the run")
+    (run / link).parent.mkdir(parents=True, exist_ok=True)
+    if (run / link).exists():
+        (run / link).unlink()
+    (run / link).symlink_to(secret)
+    assert main(["report", str(run)]) == 2
+    err = _error_line(capsys)
+    assert "leads outside the run folder" in err and link.split("/")[-1] in err
+    assert not (run / "report.html").exists()
+
+
+def test_a_link_loop_is_one_line_and_links_inside_the_run_are_followed(tmp_path, capsys) -> None:
+    run = _fake_run(tmp_path / "run", [{"step": 1, "bound": 0.5}])
+    (run / "plots").mkdir()
+    Image.new("L", (4, 4)).save(run / "kept.png")
+    (run / "plots" / "samples.png").symlink_to(run / "kept.png")  # inside the run: embedded
+    assert main(["report", str(run)]) == 0
+    assert "data:image/png;base64" in (run / "report.html").read_text()
+    (run / "score.json").symlink_to(run / "score.json")
+    assert main(["report", str(run)]) == 2
+    assert "score.json" in _error_line(capsys)
+
+
+def test_a_run_folder_named_with_mathtext_is_reported(tmp_path, capsys) -> None:
+    """A run folder named r$\\foo$ crashed the report with a multi-line mathtext error (issue 19, item 11)."""
+    run = _fake_run(tmp_path / "r$\\foo$", [{"step": 1, "bound": 0.5}, {"step": 2, "bound": 0.7}])
+    other = _fake_run(tmp_path / "b$x^$", [{"step": 1, "bound": 0.1}])
+    assert main(["report", str(run), str(other), "--out", str(tmp_path / "both.html")]) == 0
+    text = (tmp_path / "both.html").read_text()
+    assert "r$\\foo$" in text and "b$x^$" in text

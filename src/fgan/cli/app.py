@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 import traceback
+import warnings
 from types import ModuleType
 
 from fgan import __version__
@@ -92,14 +93,28 @@ def _run(argv: list[str]) -> None:
     command.handler(args)
 
 
+def escaped(text: object) -> str:
+    """``text`` on one line: newlines, tabs and other control characters as Python escapes (a file named
+    ``a``, a newline, ``b.png`` is shown as ``a\\nb.png``)."""
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in str(text))
+
+
+def _show_warning(message: Warning | str, category: type[Warning], *_: object, **__: object) -> None:
+    """A library's warning as one line on stderr, ``fgan: warning: CATEGORY: MESSAGE``."""
+    print(f"fgan: warning: {category.__name__}: {escaped(' '.join(str(message).split()))}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code (0, 1 when training fails or on a bug, 2 for bad input, 130 on
     Ctrl-C). Called as the program (``argv`` None), it ignores Ctrl-C once the first has stopped the command, so
-    that a second one while it ends cannot turn exit code 130 into death by a signal."""
+    that a second one while it ends cannot turn exit code 130 into death by a signal. Warnings of the libraries are
+    shown as one line each."""
     try:
-        _run(sys.argv[1:] if argv is None else argv)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            _run(sys.argv[1:] if argv is None else argv)
     except UsageError as err:
-        print(f"fgan: error: {err}", file=sys.stderr)
+        print(f"fgan: error: {escaped(err)}", file=sys.stderr)
         return EXIT_USAGE
     except TrainingFailed as err:
         print(f"fgan: error: {err}", file=sys.stderr)

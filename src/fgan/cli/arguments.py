@@ -216,7 +216,8 @@ class Command:
 
 
 def toml_value(where: str, raw: Any, option: Option) -> Any:
-    """A TOML value checked and converted as the same option on the command line."""
+    """A TOML value checked and converted as the same option on the command line; a list option takes a list or
+    one value (``seeds = 0`` is ``seeds = [0]``, as ``--seeds 0``)."""
     if option.element is bool:
         if not isinstance(raw, bool):
             raise UsageError(f"{where} must be true or false, got {raw!r}")
@@ -227,9 +228,10 @@ def toml_value(where: str, raw: Any, option: Option) -> Any:
         if not isinstance(raw, list) or len(raw) != option.count:
             raise UsageError(f"{where} must be a list of {option.count} values, got {raw!r}")
         return tuple(_toml_scalar(where, item, option) for item in raw)
-    if not isinstance(raw, list) or not (raw or option.spec.allow_empty):
-        raise UsageError(f"{where} must be a {'' if option.spec.allow_empty else 'non-empty '}list, got {raw!r}")
-    values = [_toml_scalar(where, item, option) for item in raw]
+    items = raw if isinstance(raw, list) else [raw]  # one value for a list option: a list of one, as a flag
+    if not (items or option.spec.allow_empty):
+        raise UsageError(f"{where} must be a non-empty list, got {raw!r}")
+    values = [_toml_scalar(where, item, option) for item in items]
     return tuple(values) if option.is_tuple else values
 
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from fgan import bench as benchmark
 from fgan.cli.arguments import Commands
-from fgan.cli.common import note
+from fgan.cli.common import note, print_json
 from fgan.errors import UsageError
 from fgan.options import option
 from fgan.runs import atomic_write, write_json
@@ -54,6 +53,7 @@ def register(commands: Commands) -> None:
 def cmd_bench(args: argparse.Namespace) -> None:
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out must be a folder, and {args.out} is a file")
+    benchmark.check_sweep("mnist-mlp", args.sweep)  # before anything is measured
     say = (lambda message: None) if args.json else note
     setups = args.setups or list(benchmark.SETUPS)
     rows = benchmark.run_bench(setups, args.precision, args.device, args.steps, args.rounds, notify=say)
@@ -71,7 +71,7 @@ def cmd_bench(args: argparse.Namespace) -> None:
         benchmark.plot_sweep(sweep, args.out / "batch-sweep.png")
     atomic_write(args.out / "bench.md", lambda file: file.write(tables.encode()))
     if args.json:
-        print(json.dumps(as_dicts(rows + sweep), indent=2))
+        print_json(as_dicts(rows + sweep))
         return
     print(tables)
     print(f"written: {args.out}/bench.json, bench.md" + (", batch-sweep.png" if sweep else ""))

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from fgan.divergences import get_divergence
+from fgan.memory import check_fits
 from fgan.options import option, option_fields
 from fgan.training import TrainConfig
 
@@ -28,6 +31,30 @@ class BothRates:
 def note(message: str) -> None:
     """A remark for the user, on stderr."""
     print(f"fgan: {message}", file=sys.stderr, flush=True)
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` (dicts, lists, tuples, numbers, strings) with every non-finite float replaced by None: JSON has no
+    NaN or Infinity."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    return value
+
+
+def print_json(value: Any) -> None:
+    """Print ``value`` as valid JSON, indented: non-finite numbers as null (:func:`json_safe`)."""
+    print(json.dumps(json_safe(value), indent=2, allow_nan=False))
+
+
+def check_sample_count(n: int, data_shape: Iterable[int] | None) -> None:
+    """Refuse (UsageError) ``--n`` samples of ``data_shape`` that cannot fit in memory: each sample is generated
+    in float32 and copied once into the result (8 bytes a value)."""
+    values = math.prod(data_shape or [1])
+    check_fits(8 * n * values, f"--n {n}: samples of {values:,} values")
 
 
 def divergence_names(names: Iterable[str]) -> list[str]:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from fgan.cli.arguments import Commands
-from fgan.cli.common import config_from, divergence_names
+from fgan.cli.common import config_from, divergence_names, print_json
 from fgan.errors import UsageError
 from fgan.estimation import DivergenceEstimate, EstimateConfig, estimate_divergence, load_samples, save_array
 from fgan.options import option
@@ -50,7 +49,7 @@ def cmd_estimate(args: argparse.Namespace) -> None:
         points = load_samples(args.ratio_at or args.q)
         save_array(args.ratio_out, result.ratio(points))
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
+        print_json(result.to_dict())
         return
     _print_estimate(result)
     if args.ratio_out is not None:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fgan.cli.arguments import Commands
-from fgan.cli.common import note
+from fgan.cli.common import check_sample_count, note, print_json
 from fgan.errors import UsageError
 from fgan.evaluation import METRICS, N_VALIDATION, evaluation_data, feature_classifier, feature_scores, parzen_score
 from fgan.evaluation import check_shape as check_sample_shape
@@ -56,6 +55,7 @@ def register(commands: Commands) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
     config, generator = load_run(args.run, args.device)
+    check_sample_count(args.n, config.data_shape)
     if not config.is_image:
         raise UsageError(f"{args.run} is a run on synthetic data; evaluate scores image runs")
     check_logger(config.logger)
@@ -77,7 +77,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     if config.logger == "tensorboard":
         log_evaluation(args.run, result)
     if args.json:
-        print(json.dumps(result, indent=2))
+        print_json(result)
         return
     _print_scores(result, config.data, args)
 

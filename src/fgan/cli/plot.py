@@ -18,7 +18,7 @@ class ConjugateOptions:
 
     divergence: str = option("kl", help="divergence name (see `fgan divergences`)")
     out: Path = option(Path("conjugate.png"), help="output file: .png or .svg")
-    lines: int = option(25, help="number of lines (slopes u) drawn", low=1)
+    lines: int = option(25, help="number of lines (slopes u) drawn", low=1, high=1000)
 
 
 def register(commands: Commands) -> None:

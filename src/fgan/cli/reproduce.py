@@ -7,13 +7,12 @@ Each experiment's options come from its ``Options`` dataclass: its own option fi
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import dataclass, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from fgan.cli.arguments import Commands
-from fgan.cli.common import config_from, note, training_config, training_groups
+from fgan.cli.common import config_from, note, print_json, training_config, training_groups
 from fgan.experiments import EXPERIMENTS
 from fgan.experiments.protocol import Experiment
 from fgan.options import option
@@ -73,4 +72,7 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
     options = experiment_options(experiment.Options(), args)
     silent = args.json or ("quiet" in args.given and args.quiet)
     result = experiment.run(options, getattr(args, "out", None), None if silent else note)
-    print(json.dumps(experiment.to_json(result), indent=2) if args.json else experiment.format(result))
+    if args.json:
+        print_json(experiment.to_json(result))
+    else:
+        print(experiment.format(result))

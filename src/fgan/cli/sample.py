@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from fgan.cli.arguments import Commands
-from fgan.cli.common import note
+from fgan.cli.common import check_sample_count, note
 from fgan.errors import UsageError
 from fgan.file_access import file_access, make_folder
 from fgan.options import option
@@ -41,6 +41,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
         raise UsageError(f"output file must end in .npy or .png, got {args.out}")
     make_folder(args.out.parent)  # a folder that cannot take the file is refused before the generator loads
     config, generator = load_run(args.run, args.device, notify=note)
+    check_sample_count(args.n, config.data_shape)
     samples = generate(generator, args.n, args.seed).cpu()
     with file_access(args.out):
         if suffix == ".npy":

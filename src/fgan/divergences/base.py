@@ -35,6 +35,14 @@ def interval_text(low: float, high: float, closed: bool = False) -> str:
     return f"[{low:.4g}, {high:.4g}]" if closed else f"({low:.4g}, {high:.4g})"
 
 
+def number_text(value: float) -> str:
+    """``value`` as the shortest text that reads back as exactly ``value``: ``0.5``, ``2``, ``0.1234567``,
+    ``0.99999999`` (``:g`` where it round-trips, else Python's repr): names and messages of parametric divergences
+    quote the parameter that runs, never a rounding of it."""
+    short = f"{value:g}"
+    return short if float(short) == value else repr(float(value))
+
+
 class Divergence:
     """Base class of an f-divergence. Subclasses set the formula strings and implement the methods.
 

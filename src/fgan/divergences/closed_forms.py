@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from fgan.divergences.base import Divergence
+from fgan.divergences.base import Divergence, number_text
 from fgan.errors import UsageError
 from fgan.special import log1mexp, log_lambertw_exp, log_softplus, softplus
 
@@ -310,9 +310,9 @@ class JensenShannonWeighted(Divergence):
 
     def __init__(self, pi: float) -> None:
         if not 0.0 < pi < 1.0:
-            raise UsageError(f"js-weighted needs a weight PI in (0, 1), got {pi}")
+            raise UsageError(f"js-weighted needs a weight PI in (0, 1), got {number_text(pi)}")
         self.pi = float(pi)
-        self.name = f"js-weighted:{pi:g}"
+        self.name = f"js-weighted:{number_text(pi)}"
         end = -pi * math.log(pi)
         self.conjugate_domain = (-_INF, end)
         self.domain_end_error = float_error(-Decimal(pi) * _decimal_log(pi), end)
@@ -397,9 +397,9 @@ class Alpha(Divergence):
 
     def __init__(self, alpha: float) -> None:
         if alpha in (0.0, 1.0) or not math.isfinite(alpha):
-            raise UsageError(f"alpha needs A not 0 or 1 (those limits are reverse-kl and kl), got {alpha}")
+            raise UsageError(f"alpha needs A not 0 or 1 (those limits are reverse-kl and kl), got {number_text(alpha)}")
         self.alpha = float(alpha)
-        self.name = f"alpha:{alpha:g}"
+        self.name = f"alpha:{number_text(alpha)}"
         if alpha < 1.0:
             end = 1.0 / (1.0 - alpha)
             self.conjugate_domain = (-_INF, end)

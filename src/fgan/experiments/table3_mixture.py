@@ -21,12 +21,20 @@ from fgan.data import PAPER_MIXTURE, GaussianMixture, parse_mixture
 from fgan.divergences import EXAMPLE_DIVERGENCES, PAPER_DIVERGENCES, get_divergence
 from fgan.errors import UsageError
 from fgan.experiments.protocol import Experiment, ExperimentResult, Progress, open_experiment_folder, quiet, written
+from fgan.folder_names import folder_name
 from fgan.models import LocationScaleGenerator, sample_latent
 from fgan.objectives import variational_bound
 from fgan.options import check_options, option
 from fgan.plotting import save_figure, subplots
 from fgan.profiles import profile
-from fgan.quadrature import DEFAULT_GRID, best_gaussian_fit, f_divergence_1d, gaussian_log_density, make_grid
+from fgan.quadrature import (
+    Component,
+    best_gaussian_fit,
+    check_mass,
+    covering_grid,
+    gaussian_fit_divergence,
+    gaussian_log_density,
+)
 from fgan.runner import ModelConfig, RunConfig, build_models, plot_vector_run
 from fgan.runs import CONFIG_FILE, prepare_run_dir, write_json
 from fgan.snapshots import SnapshotRecorder, write_snapshots
@@ -119,11 +127,11 @@ def _fit_row(trainer: Trainer, mixture: GaussianMixture, config: TrainConfig, se
     divergence, generator = trainer.divergence, trainer.generator
     assert isinstance(generator, LocationScaleGenerator), "Table 3 fits Q_θ = N(μ, σ²) (see MODEL)"
     mu_hat, sigma_hat = generator.mu.item(), generator.sigma.item()
-    grid = make_grid(*DEFAULT_GRID)
+    cover = mixture_components(mixture)
     mu_star, sigma_star, divergence_star = best_gaussian_fit(
-        divergence, mixture.log_prob, (float(mixture.mean()), float(mixture.std())), grid
+        divergence, mixture.log_prob, (float(mixture.mean()), float(mixture.std())), cover=cover
     )
-    divergence_at_hat = f_divergence_1d(divergence, mixture.log_prob, gaussian_log_density(mu_hat, sigma_hat), grid)
+    divergence_at_hat = gaussian_fit_divergence(divergence, mixture.log_prob, cover, mu_hat, sigma_hat)
     return FitRow(
         divergence.name,
         estimate_bound(trainer),
@@ -137,6 +145,21 @@ def _fit_row(trainer: Trainer, mixture: GaussianMixture, config: TrainConfig, se
         config.steps,
         seconds,
     )
+
+
+def mixture_components(mixture: GaussianMixture) -> list[Component]:
+    """The (mean, std) of each component of a 1-D mixture: what the quadrature grids cover."""
+    return list(zip(mixture.means[:, 0].tolist(), mixture.stds.tolist(), strict=True))
+
+
+def check_mixture(spec: str) -> GaussianMixture:
+    """The 1-D mixture ``spec``, refused (UsageError) unless it is one-dimensional and its density integrates to 1
+    on its quadrature grid (:func:`fgan.quadrature.check_mass`)."""
+    mixture = parse_mixture(spec)
+    if mixture.dim != 1:
+        raise UsageError("the mixture must be one-dimensional")
+    check_mass(mixture.log_prob, covering_grid(mixture_components(mixture)), f"the mixture {spec!r}")
+    return mixture
 
 
 def format_table(rows: list[FitRow]) -> str:
@@ -231,9 +254,7 @@ class Table3Mixture(Experiment[Table3Options, FitRow]):
         say = progress or quiet
         names = list(EXAMPLE_DIVERGENCES) if "all" in options.divergences else list(options.divergences)
         divergences = [get_divergence(name).name for name in names]
-        mixture = parse_mixture(options.mixture)
-        if mixture.dim != 1:
-            raise UsageError("the mixture must be one-dimensional")
+        mixture = check_mixture(options.mixture)
         config = options.train
         config.validate()
         SnapshotRecorder(options.snapshots, config.steps)  # a bad count is refused before any output is written
@@ -243,8 +264,8 @@ class Table3Mixture(Experiment[Table3Options, FitRow]):
         for index, name in enumerate(divergences, start=1):
             say(f"[{index}/{len(divergences)}] {name}: {config.steps} steps")
             recorder = SnapshotRecorder(options.snapshots, config.steps)
-            rows.append(fit_into_run(options.mixture, name, config, recorder, out / "runs" / name))
-            write_snapshots(recorder.snapshots, out / "dynamics" / name, name)
+            rows.append(fit_into_run(options.mixture, name, config, recorder, out / "runs" / folder_name(name)))
+            write_snapshots(recorder.snapshots, out / "dynamics" / folder_name(name), name)
         write_outputs(mixture, rows, out)
         return ExperimentResult(rows, out)
 

@@ -23,6 +23,7 @@ from fgan.errors import UsageError
 from fgan.evaluation import EvaluationData, evaluation_data, feature_classifier, feature_scores, parzen_score
 from fgan.experiments.protocol import Experiment, ExperimentResult, Progress, open_experiment_folder, quiet, written
 from fgan.features import FeatureClassifier
+from fgan.folder_names import folder_name
 from fgan.grids import make_grid
 from fgan.options import check_options, option
 from fgan.plotting import save_figure, subplots
@@ -146,7 +147,7 @@ def run_table4(
     rows = []
     for index, name in enumerate(divergences, start=1):
         budget = f"{minutes:g} min" if minutes is not None else f"{config.steps} steps"
-        finished = out / "runs" / name / SCORE_FILE
+        finished = out / "runs" / folder_name(name) / SCORE_FILE
         if resume and finished.is_file():
             say(f"[{index}/{len(divergences)}] {name}: finished before, kept")
             rows.append(ImageRow(**json.loads(finished.read_text())))
@@ -157,7 +158,7 @@ def run_table4(
                 dataset,
                 name,
                 config,
-                out / "runs" / name,
+                out / "runs" / folder_name(name),
                 data,
                 classifier,
                 minutes,
@@ -202,7 +203,7 @@ def plot_grids(rows: list[ImageRow], out: Path, path: Path) -> None:
     lines = (len(trained) + columns - 1) // columns
     figure, axes = subplots(lines, columns, figsize=(3.4 * columns, 3.6 * lines), squeeze=False)
     for axis, row in zip(axes.flat, trained, strict=False):
-        _, generator = load_run(out / "runs" / row.divergence, "cpu")
+        _, generator = load_run(out / "runs" / folder_name(row.divergence), "cpu")
         with torch.no_grad():
             images = generator(fixed_latent(generator, 64, "cpu"))
         grid = make_grid(images, nrow=8)
