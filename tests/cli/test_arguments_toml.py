@@ -67,6 +67,7 @@ TRAIN_VALUES = {
     "device": '"cpu"',
     "precision": '"bf16"',
     "compile": "true",
+    "threads": "3",
     "log_every": "4",
     "keep_checkpoints": "2",
     "quiet": "true",
