@@ -23,8 +23,14 @@ from torch import Tensor, nn
 from fgan.divergences import Divergence, get_divergence
 from fgan.estimation.bounds import form_terms
 from fgan.estimation.config import EstimateConfig
-from fgan.estimation.critics import AffineOutput, GaussianLogRatio
+from fgan.estimation.critics import AffineOutput, GaussianLogRatio, TailFeatureLogRatio
 from fgan.estimation.mlp import ClampedCritic, Split, train_critic, validation_split
+
+#: The critics fitted without steps, by kind.
+CLOSED_FORM: dict[str, type[GaussianLogRatio] | type[TailFeatureLogRatio]] = {
+    "gaussian": GaussianLogRatio,
+    "tails": TailFeatureLogRatio,
+}
 
 
 @dataclass
@@ -108,9 +114,11 @@ def _candidate(log_ratio: nn.Module, first: Tensor, second: Tensor, split: Split
 
 def _fitted_candidates(split: Split, config: EstimateConfig) -> dict[str, _Candidate]:
     """The family's critics fitted on ``split`` (the MLP's log ratio is its kl output V less 1)."""
-    candidates = {}
-    if "gaussian" in config.critics:
-        candidates["gaussian"] = _candidate(GaussianLogRatio(split.p_fit, split.q_fit), split.p_fit, split.q_fit, split)
+    candidates = {
+        kind: _candidate(fit(split.p_fit, split.q_fit), split.p_fit, split.q_fit, split)
+        for kind, fit in CLOSED_FORM.items()
+        if kind in config.critics
+    }
     if "mlp" in config.critics:
         trained = train_critic(get_divergence("kl"), split, config)
         candidate = _candidate(AffineOutput(trained.for_p.critic, 1.0, -1.0), split.p_fit, split.q_fit, split)
@@ -133,8 +141,8 @@ def log_ratio_cross_fit(
         candidates = _fitted_candidates(split, config)
         kind = max(candidates, key=lambda name: candidates[name].validation_bound)
         chosen = candidates[kind]
-        if kind == "gaussian":  # no steps to choose: refitted on all the fold's training samples
-            refitted = GaussianLogRatio(first[a_rest], second[b_rest])
+        if kind in CLOSED_FORM:  # no steps to choose: refitted on all the fold's training samples
+            refitted = CLOSED_FORM[kind](first[a_rest], second[b_rest])
             chosen = _candidate(refitted, first[a_rest], second[b_rest], split)
         with torch.no_grad():
             result.real.append(chosen.for_first(first[a_out]).cpu())
