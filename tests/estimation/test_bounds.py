@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fgan.estimation.bounds import KL_FORMS, bootstrap_kl_form, form_terms, kl_form
+from fgan.estimation.bounds import KL_FORMS, HeldOut, bootstrap_kl_form, form_terms, kl_form
 
 SHIFT = 1.0
 TRUTH = SHIFT**2 / 2  # KL(N(0, 1) || N(1, 1))
@@ -24,7 +24,7 @@ def held_out(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 @pytest.mark.parametrize("form", KL_FORMS)
 def test_every_form_with_the_true_log_ratio_is_the_kl(form) -> None:
     a, b = held_out(400_000, 0)
-    value, se = kl_form(form, [a], [b], tau=5.0)
+    value, se = kl_form(form, [HeldOut(a, b)], tau=5.0)
     assert value == pytest.approx(TRUTH, abs=max(4 * se, 0.005))
     assert 0 < se < 0.01
 
@@ -48,17 +48,35 @@ def test_smile_clips_the_weights() -> None:
 def test_folds_are_weighted_by_their_share() -> None:
     a1, b1 = np.full(10, 1.0), np.zeros(10)
     a2, b2 = np.full(30, 2.0), np.zeros(30)
-    assert kl_form("plug-in", [a1, a2], [b1, b2], 5.0)[0] == pytest.approx(0.25 * 1.0 + 0.75 * 2.0)
+    assert kl_form("plug-in", [HeldOut(a1, b1), HeldOut(a2, b2)], 5.0)[0] == pytest.approx(0.25 * 1.0 + 0.75 * 2.0)
 
 
 def test_normal_standard_error_matches_the_spread_over_replicates() -> None:
     values, errors = [], []
     for seed in range(300):
         a, b = held_out(500, 100 + seed)
-        value, se = kl_form("dv", [a], [b], 5.0)
+        value, se = kl_form("dv", [HeldOut(a, b)], 5.0)
         values.append(value)
         errors.append(se)
     assert np.mean(errors) == pytest.approx(np.std(values), rel=0.15)
     a, b = held_out(500, 7)
-    draws = bootstrap_kl_form("dv", [a], [b], 5.0, 400, np.random.default_rng(0))
+    draws = bootstrap_kl_form("dv", [HeldOut(a, b)], 5.0, 400, np.random.default_rng(0))
     assert draws.std() == pytest.approx(np.mean(errors), rel=0.25)
+
+
+def test_extrapolation_cancels_a_one_over_n_shortfall() -> None:
+    """A critic whose bound falls short by c/n, fitted on n and n/2 samples: 2 dv_n - dv_{n/2} is the KL."""
+    a, b = held_out(200_000, 3)
+    exact = kl_form("dv", [HeldOut(a, b)], 5.0)[0]
+    noise = np.random.default_rng(4)
+    shortfall = 0.1  # the critic fitted on n samples: log ratio + a zero-mean error of variance 2 · 0.1
+    err_p, err_q = noise.standard_normal(len(a)), noise.standard_normal(len(b))
+    fold = HeldOut(
+        a + np.sqrt(2 * shortfall) * err_p,
+        b + np.sqrt(2 * shortfall) * err_q,
+        a + np.sqrt(4 * shortfall) * err_p,
+        b + np.sqrt(4 * shortfall) * err_q,
+    )
+    assert kl_form("dv", [fold], 5.0)[0] == pytest.approx(exact - shortfall, abs=0.02)
+    assert kl_form("dv-extrapolated", [fold], 5.0)[0] == pytest.approx(exact, abs=0.03)
+    assert kl_form("dv-extrapolated", [HeldOut(a, b)], 5.0) == kl_form("dv", [HeldOut(a, b)], 5.0)

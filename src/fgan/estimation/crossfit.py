@@ -21,7 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from fgan.divergences import Divergence, get_divergence
-from fgan.estimation.bounds import form_terms
+from fgan.estimation.bounds import HeldOut, form_terms
 from fgan.estimation.config import EstimateConfig
 from fgan.estimation.critics import AffineOutput, GaussianLogRatio, TailFeatureLogRatio
 from fgan.estimation.mlp import ClampedCritic, Split, train_critic, validation_split
@@ -48,9 +48,20 @@ class Folds:
     curve: list[dict[str, float]] = field(default_factory=list)
     real: list[Tensor] = field(default_factory=list)
     fake: list[Tensor] = field(default_factory=list)
+    half_real: list[Tensor | None] = field(default_factory=list)
+    half_fake: list[Tensor | None] = field(default_factory=list)
+
+    def held_out(self) -> list[HeldOut]:
+        """The log-ratio route's held-out outputs per fold, as float64 arrays."""
+        return [
+            HeldOut(*(None if values is None else values.double().numpy() for values in outputs))
+            for outputs in zip(self.real, self.fake, self.half_real, self.half_fake, strict=True)
+        ]
 
 
-def fold_parts(n_p: int, n_q: int, folds: int, generator: np.random.Generator) -> list[tuple[np.ndarray, ...]]:
+def fold_parts(
+    n_p: int, n_q: int, folds: int, generator: np.random.Generator
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
     """Per fold, ``(P training indices, P held-out indices, Q training, Q held-out)``."""
     p_folds = np.array_split(generator.permutation(n_p), folds)
     q_folds = np.array_split(generator.permutation(n_q), folds)
@@ -141,9 +152,15 @@ def log_ratio_cross_fit(
         candidates = _fitted_candidates(split, config)
         kind = max(candidates, key=lambda name: candidates[name].validation_bound)
         chosen = candidates[kind]
-        if kind in CLOSED_FORM:  # no steps to choose: refitted on all the fold's training samples
-            refitted = CLOSED_FORM[kind](first[a_rest], second[b_rest])
-            chosen = _candidate(refitted, first[a_rest], second[b_rest], split)
+        half_real, half_fake = None, None
+        if kind in CLOSED_FORM:  # no steps to choose: refitted on all the fold's training samples, and on half
+            chosen = _candidate(CLOSED_FORM[kind](first[a_rest], second[b_rest]), first[a_rest], second[b_rest], split)
+            a_half, b_half = first[a_rest[: len(a_rest) // 2]], second[b_rest[: len(b_rest) // 2]]
+            half = _candidate(CLOSED_FORM[kind](a_half, b_half), a_half, b_half, split)
+            with torch.no_grad():
+                half_real, half_fake = half.for_first(first[a_out]).cpu(), half.for_second(second[b_out]).cpu()
+        result.half_real.append(half_real)
+        result.half_fake.append(half_fake)
         with torch.no_grad():
             result.real.append(chosen.for_first(first[a_out]).cpu())
             result.fake.append(chosen.for_second(second[b_out]).cpu())

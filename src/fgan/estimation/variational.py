@@ -218,21 +218,18 @@ def _fgan_summary(
 def _log_ratio_summary(folds: Folds, config: EstimateConfig, generator: np.random.Generator) -> _Summary:
     """The chosen KL form over the folds' held-out log ratios, every form's value, the interval, the k̂ of the
     weights e^{s} on the second set and of the log ratio on the first."""
-    a_folds = [values.double().numpy() for values in folds.real]
-    b_folds = [values.double().numpy() for values in folds.fake]
-    bounds = {form: kl_form(form, a_folds, b_folds, config.smile_tau)[0] for form in KL_FORMS}
-    estimate, se = kl_form(config.kl_form, a_folds, b_folds, config.smile_tau)
+    held_out = folds.held_out()
+    bounds: dict[str, float] = {form: kl_form(form, held_out, config.smile_tau)[0] for form in KL_FORMS}
+    estimate, se = kl_form(config.kl_form, held_out, config.smile_tau)
     if config.ci == "normal":
         half = norm.ppf(0.5 + config.level / 2.0) * se
         ci_low, ci_high = estimate - half, estimate + half
     else:
-        draws = bootstrap_kl_form(
-            config.kl_form, a_folds, b_folds, config.smile_tau, config.bootstrap_samples, generator
-        )
+        draws = bootstrap_kl_form(config.kl_form, held_out, config.smile_tau, config.bootstrap_samples, generator)
         tail = (1.0 - config.level) / 2.0
         ci_low, ci_high = float(np.quantile(draws, tail)), float(np.quantile(draws, 1.0 - tail))
-    weights = np.concatenate([form_terms("dv", a, b, 0.0)[2] for a, b in zip(a_folds, b_folds, strict=True)])
-    reliability = assess(np.concatenate(a_folds), weights, "the weights e^s on the second set")
+    weights = np.concatenate([form_terms("dv", fold.a, fold.b, 0.0)[2] for fold in held_out])
+    reliability = assess(np.concatenate([fold.a for fold in held_out]), weights, "the weights e^s on the second set")
     return _Summary(estimate, float(ci_low), float(ci_high), config.kl_form, bounds, reliability)
 
 
