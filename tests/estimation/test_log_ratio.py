@@ -47,7 +47,7 @@ def test_twenty_dimensions_with_few_samples(name: str) -> None:
     result = estimate_divergence(p, q, name, CLOSED_FORM_ONLY)
     truth = gaussian_divergence(name, p_dist.mean, p_dist.cov, q_dist.mean, q_dist.cov)
     assert result.estimate == pytest.approx(truth, rel=0.1)
-    assert result.form == "dv" and set(result.bounds) == {"dv", "nwj", "smile", "plug-in", "dv-extrapolated"}
+    assert result.form == "dv-extrapolated" and set(result.bounds) == {"dv", "nwj", "smile", "plug-in", "dv-extrapolated"}
     assert result.bounds["dv"] >= result.bounds["nwj"] and result.best_steps == [0, 0, 0]
     assert set(result.critic_kinds) <= {"gaussian", "tails"} and result.reliable and result.warnings == []
     points = p[:200]
@@ -71,7 +71,7 @@ def test_far_pair_is_flagged_in_json_and_text(tmp_path, capsys) -> None:
     assert main([*argv, "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["reliable"] is False and result["warnings"] and result["k_hat"]["q_term"] > 0.7
-    assert result["form"] == "dv" and result["critic_kinds"] == ["gaussian"] * 3
+    assert result["form"] == "dv-extrapolated" and result["critic_kinds"] == ["gaussian"] * 3
     assert main([*argv, "--method", "all"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("kl(P||Q) = ") and "bound dv" in lines[0]

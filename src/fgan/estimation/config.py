@@ -46,7 +46,7 @@ class EstimateConfig:
         choices=CRITIC_KINDS,
         flag="critic",
     )
-    kl_form: KLForm = option("dv", help="kl, reverse-kl: the bound reported", choices=KL_FORMS)
+    kl_form: KLForm = option("dv-extrapolated", help="kl, reverse-kl: the form of the bound reported", choices=KL_FORMS)
     smile_tau: float = option(5.0, help="kl, reverse-kl: the clip of the smile form, e^-τ to e^τ", low=0, low_open=True)
     ci: CIMethod = option("normal", help="interval: normal approximation or bootstrap", choices=CI_METHODS)
     level: float = option(0.95, help="confidence level", low=0, low_open=True, high=1, high_open=True)

@@ -22,6 +22,8 @@ validation split (:mod:`fgan.estimation.variational`).
 
 from __future__ import annotations
 
+import math
+
 import torch
 from sklearn.covariance import ledoit_wolf
 from torch import Tensor, nn
@@ -59,11 +61,13 @@ class GaussianLogRatio(nn.Module):
 class TailFeatureLogRatio(nn.Module):
     """``α s_G(x) + β |z|² + γ log(1 + |z|²) + δ Σ |z_i|``, s_G the :class:`GaussianLogRatio` of the training
     samples and z = L⁻¹(x - m) with m, L Lᵀ the Ledoit-Wolf fit of both sets together; the weights maximise the
-    Donsker-Varadhan bound on the training samples (see the module docstring)."""
+    Donsker-Varadhan bound on the training samples (see the module docstring), and a constant that normalises
+    ``e^{s}`` to mean 1 on the training samples of Q."""
 
     mean: Tensor
     cholesky: Tensor
     weights: Tensor
+    offset: Tensor
 
     def __init__(self, p_train: Tensor, q_train: Tensor) -> None:
         super().__init__()
@@ -73,7 +77,11 @@ class TailFeatureLogRatio(nn.Module):
         self.register_buffer("mean", both.mean(0).to(p_train.device))
         self.register_buffer("cholesky", torch.linalg.cholesky(torch.from_numpy(covariance)).to(p_train.device))
         self.register_buffer("weights", torch.zeros(4, dtype=torch.float64, device=p_train.device))
-        self.weights.copy_(_dv_weights(self.features(p_train), self.features(q_train)))
+        self.register_buffer("offset", torch.zeros((), dtype=torch.float64, device=p_train.device))
+        q_features = self.features(q_train)
+        self.weights.copy_(_dv_weights(self.features(p_train), q_features))
+        # DV does not see a constant; this one makes mean_Q e^{s} = 1 on the training samples, as for a log ratio
+        self.offset.copy_(math.log(len(q_train)) - torch.logsumexp(q_features @ self.weights, 0))
 
     def features(self, x: Tensor) -> Tensor:
         """``(s_G, |z|², log(1 + |z|²), Σ |z_i|)`` at each row of ``x``, float64, shape ``(n, 4)``."""
@@ -82,7 +90,7 @@ class TailFeatureLogRatio(nn.Module):
         return torch.stack([self.gaussian(x).double(), radius, torch.log1p(radius), z.abs().sum(1)], 1)
 
     def forward(self, x: Tensor) -> Tensor:
-        return (self.features(x) @ self.weights).float()
+        return (self.features(x) @ self.weights + self.offset).float()
 
 
 def _dv_weights(p_features: Tensor, q_features: Tensor) -> Tensor:
