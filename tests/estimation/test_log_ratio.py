@@ -47,7 +47,13 @@ def test_twenty_dimensions_with_few_samples(name: str) -> None:
     result = estimate_divergence(p, q, name, CLOSED_FORM_ONLY)
     truth = gaussian_divergence(name, p_dist.mean, p_dist.cov, q_dist.mean, q_dist.cov)
     assert result.estimate == pytest.approx(truth, rel=0.1)
-    assert result.form == "dv-extrapolated" and set(result.bounds) == {"dv", "nwj", "smile", "plug-in", "dv-extrapolated"}
+    assert result.form == "dv-extrapolated" and set(result.bounds) == {
+        "dv",
+        "nwj",
+        "smile",
+        "plug-in",
+        "dv-extrapolated",
+    }
     assert result.bounds["dv"] >= result.bounds["nwj"] and result.best_steps == [0, 0, 0]
     assert set(result.critic_kinds) <= {"gaussian", "tails"} and result.reliable and result.warnings == []
     points = p[:200]

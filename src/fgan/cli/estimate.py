@@ -113,6 +113,6 @@ def _print_estimate(result: DivergenceEstimate) -> None:
     if first_fold:
         shown = first_fold[:: max(1, len(first_fold) // 8)]
         print(
-            "validation bound of fold 1 by step: "
+            "MLP validation bound of fold 1 by step: "
             + ", ".join(f"{p['step']}: {p['validation_bound']:.4f}" for p in shown)
         )

@@ -36,8 +36,9 @@ CLOSED_FORM: dict[str, type[GaussianLogRatio] | type[TailFeatureLogRatio]] = {
 @dataclass
 class Folds:
     """What the folds' critics give: the critics (clamped to their range on both training sets, raw output V of
-    the estimated divergence), per fold the chosen critic, its best step (0 for the Gaussian fit), the validation
-    bound of each candidate, and the validation curves (each point with its fold); the held-out outputs on P
+    the estimated divergence), per fold the chosen critic, its best step (0 for a critic fitted without steps),
+    the validation bound of each candidate, and the validation curves of the MLP critics, chosen or not (each
+    point with its fold); the held-out outputs on P
     (``real``) and Q (``fake``) per fold: raw outputs V on the f-GAN route, log ratios of the first set to the
     second on the log-ratio route."""
 
@@ -171,5 +172,6 @@ def log_ratio_cross_fit(
         result.kinds.append(kind)
         result.best_steps.append(candidates[kind].best_step)
         result.validation_bounds.append({name: item.validation_bound for name, item in candidates.items()})
-        result.curve.extend({"fold": fold, **point} for point in candidates[kind].curve)
+        if "mlp" in candidates:  # its curve whether chosen or not: the steps it ran are the estimate's cost
+            result.curve.extend({"fold": fold, **point} for point in candidates["mlp"].curve)
     return result
