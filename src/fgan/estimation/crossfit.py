@@ -54,9 +54,15 @@ class Folds:
 
     def held_out(self) -> list[HeldOut]:
         """The log-ratio route's held-out outputs per fold, as float64 arrays."""
+
+        def array(values: Tensor | None) -> np.ndarray | None:
+            return None if values is None else values.double().numpy()
+
         return [
-            HeldOut(*(None if values is None else values.double().numpy() for values in outputs))
-            for outputs in zip(self.real, self.fake, self.half_real, self.half_fake, strict=True)
+            HeldOut(real.double().numpy(), fake.double().numpy(), array(half_real), array(half_fake))
+            for real, fake, half_real, half_fake in zip(
+                self.real, self.fake, self.half_real, self.half_fake, strict=True
+            )
         ]
 
 

@@ -124,15 +124,26 @@ def _interval(
     cost = divergence.conjugate_of_activation(fake.double()).numpy()
     estimate = gain.mean() - cost.mean()
     if config.ci == "normal":
-        se = math.sqrt(gain.var(ddof=1) / len(gain) + cost.var(ddof=1) / len(cost))
-        half = norm.ppf(0.5 + config.level / 2.0) * se
-        return estimate - half, estimate + half
+        return _normal_interval(
+            estimate, math.sqrt(gain.var(ddof=1) / len(gain) + cost.var(ddof=1) / len(cost)), config
+        )
     draws = np.empty(config.bootstrap_samples)
     for index in range(config.bootstrap_samples):
         draws[index] = (
             gain[generator.integers(0, len(gain), len(gain))].mean()
             - cost[generator.integers(0, len(cost), len(cost))].mean()
         )
+    return _percentile_interval(draws, config)
+
+
+def _normal_interval(estimate: float, se: float, config: EstimateConfig) -> tuple[float, float]:
+    """``estimate ± z_{(1+level)/2} · se``."""
+    half = norm.ppf(0.5 + config.level / 2.0) * se
+    return float(estimate - half), float(estimate + half)
+
+
+def _percentile_interval(draws: np.ndarray, config: EstimateConfig) -> tuple[float, float]:
+    """The ``(1 - level)/2`` and ``(1 + level)/2`` quantiles of bootstrap draws."""
     tail = (1.0 - config.level) / 2.0
     return float(np.quantile(draws, tail)), float(np.quantile(draws, 1.0 - tail))
 
@@ -222,12 +233,10 @@ def _log_ratio_summary(folds: Folds, config: EstimateConfig, generator: np.rando
     bounds: dict[str, float] = {form: kl_form(form, held_out, config.smile_tau)[0] for form in KL_FORMS}
     estimate, se = kl_form(config.kl_form, held_out, config.smile_tau)
     if config.ci == "normal":
-        half = norm.ppf(0.5 + config.level / 2.0) * se
-        ci_low, ci_high = estimate - half, estimate + half
+        ci_low, ci_high = _normal_interval(estimate, se, config)
     else:
         draws = bootstrap_kl_form(config.kl_form, held_out, config.smile_tau, config.bootstrap_samples, generator)
-        tail = (1.0 - config.level) / 2.0
-        ci_low, ci_high = float(np.quantile(draws, tail)), float(np.quantile(draws, 1.0 - tail))
+        ci_low, ci_high = _percentile_interval(draws, config)
     weights = np.concatenate([form_terms("dv", fold.a, fold.b, 0.0)[2] for fold in held_out])
     reliability = assess(np.concatenate([fold.a for fold in held_out]), weights, "the weights e^s on the second set")
     return _Summary(estimate, float(ci_low), float(ci_high), config.kl_form, bounds, reliability)
