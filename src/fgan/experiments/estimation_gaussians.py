@@ -92,6 +92,7 @@ class EstimateRow:
 
     pair: str
     dim: int
+    samples: int
     divergence: str
     repeat: int
     truth: float
@@ -157,6 +158,7 @@ def _row(
     return EstimateRow(
         pair,
         dim,
+        len(p_samples),
         result.divergence,
         repeat,
         truth,
@@ -179,15 +181,15 @@ def _row(
 def format_rows(rows: list[EstimateRow]) -> str:
     """The rows as a Markdown table, then a summary line."""
     lines = [
-        "| pair | d | divergence | truth | estimate | 95% interval | error | covered | reliable (k̂) | critics | knn "
-        "| knn error | s |",
-        "|" + "---|" * 13,
+        "| pair | d | n | divergence | truth | estimate | 95% interval | error | covered | reliable (k̂) | critics "
+        "| knn | knn error | s |",
+        "|" + "---|" * 14,
     ]
     for row in rows:
         knn = "–" if row.knn is None else f"{row.knn:.4f}"
         knn_error = "–" if row.knn_relative_error is None else f"{row.knn_relative_error:+.1%}"
         lines.append(
-            f"| {row.pair} | {row.dim} | {row.divergence} | {row.truth:.4f} | {row.estimate:.4f} | "
+            f"| {row.pair} | {row.dim} | {row.samples:,} | {row.divergence} | {row.truth:.4f} | {row.estimate:.4f} | "
             f"[{row.ci_low:.4f}, {row.ci_high:.4f}] | {row.relative_error:+.1%} | {'yes' if row.covered else 'no'} | "
             f"{'yes' if row.reliable else '**no**'} ({row.k_hat:.2f}) | {row.critics} | {knn} | {knn_error} | "
             f"{row.seconds:.1f} |"
