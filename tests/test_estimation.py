@@ -190,6 +190,8 @@ def test_cli_estimate_text_says_the_interval_method(tmp_path, capsys) -> None:
                 "100",
                 "--ci",
                 "bootstrap",
+                "--critic",
+                "mlp",
             ]
         )
         == 0

@@ -1,0 +1,183 @@
+r"""Cross-fitting: both sets cut into ``folds`` parts; each part is scored by a critic fitted on the other parts.
+
+Two routes. The f-GAN route (every divergence but kl and reverse-kl) trains the MLP critic of
+:mod:`fgan.estimation.mlp` on the divergence's own bound. The log-ratio route (kl; reverse-kl as kl with the sets
+swapped) lets each fold choose its critic from a small family (:data:`fgan.estimation.critics.CRITIC_KINDS`): the
+Ledoit-Wolf Gaussian fit and the MLP trained on the kl bound (log ratio ``V - 1``), each fitted on the fold's
+training samples less a validation split and compared by their Donsker-Varadhan bound on that split. Every
+candidate's validation bound is a lower bound on KL, so choosing the larger is choosing the tighter; the choice
+uses only the fold's training samples, so the held-out part that scores the chosen critic stays unseen and the
+interval is not biased by the choice. The Gaussian fit, having no steps, is then refitted on all of the fold's
+training samples. A critic's output on held-out samples of a set is clamped to its range on that set's training
+samples (a critic can run away in a region only one set reaches).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from fgan.divergences import Divergence, get_divergence
+from fgan.estimation.bounds import HeldOut, form_terms
+from fgan.estimation.config import EstimateConfig
+from fgan.estimation.critics import AffineOutput, GaussianLogRatio, TailFeatureLogRatio
+from fgan.estimation.mlp import ClampedCritic, Split, train_critic, validation_split
+
+#: The critics fitted without steps, by kind.
+CLOSED_FORM: dict[str, type[GaussianLogRatio] | type[TailFeatureLogRatio]] = {
+    "gaussian": GaussianLogRatio,
+    "tails": TailFeatureLogRatio,
+}
+
+
+@dataclass
+class Folds:
+    """What the folds' critics give: the critics (clamped to their range on both training sets, raw output V of
+    the estimated divergence), per fold the chosen critic, its best step (0 for a critic fitted without steps),
+    the validation bound of each candidate, and the validation curves of the MLP critics, chosen or not (each
+    point with its fold); the held-out outputs on P
+    (``real``) and Q (``fake``) per fold: raw outputs V on the f-GAN route, log ratios of the first set to the
+    second on the log-ratio route."""
+
+    critics: list[nn.Module] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)
+    best_steps: list[int] = field(default_factory=list)
+    validation_bounds: list[dict[str, float]] = field(default_factory=list)
+    curve: list[dict[str, float]] = field(default_factory=list)
+    real: list[Tensor] = field(default_factory=list)
+    fake: list[Tensor] = field(default_factory=list)
+    half_real: list[Tensor | None] = field(default_factory=list)
+    half_fake: list[Tensor | None] = field(default_factory=list)
+
+    def held_out(self) -> list[HeldOut]:
+        """The log-ratio route's held-out outputs per fold, as float64 arrays."""
+
+        def array(values: Tensor | None) -> np.ndarray | None:
+            return None if values is None else values.double().numpy()
+
+        return [
+            HeldOut(real.double().numpy(), fake.double().numpy(), array(half_real), array(half_fake))
+            for real, fake, half_real, half_fake in zip(
+                self.real, self.fake, self.half_real, self.half_fake, strict=True
+            )
+        ]
+
+
+def fold_parts(
+    n_p: int, n_q: int, folds: int, generator: np.random.Generator
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Per fold, ``(P training indices, P held-out indices, Q training, Q held-out)``."""
+    p_folds = np.array_split(generator.permutation(n_p), folds)
+    q_folds = np.array_split(generator.permutation(n_q), folds)
+    parts = []
+    for fold in range(folds):
+        p_rest = np.concatenate([part for index, part in enumerate(p_folds) if index != fold])
+        q_rest = np.concatenate([part for index, part in enumerate(q_folds) if index != fold])
+        parts.append((p_rest, p_folds[fold], q_rest, q_folds[fold]))
+    return parts
+
+
+def fgan_cross_fit(
+    divergence: Divergence, p_data: Tensor, q_data: Tensor, config: EstimateConfig, generator: np.random.Generator
+) -> Folds:
+    """The f-GAN route: per fold an MLP trained on the divergence's bound, scored on the held-out part."""
+    result = Folds()
+    for fold, (p_rest, p_out, q_rest, q_out) in enumerate(
+        fold_parts(len(p_data), len(q_data), config.folds, generator)
+    ):
+        split = validation_split(p_data[p_rest], q_data[q_rest], config.validation_fraction, generator)
+        trained = train_critic(divergence, split, config)
+        with torch.no_grad():
+            result.real.append(trained.for_p(p_data[p_out]).cpu())
+            result.fake.append(trained.for_q(q_data[q_out]).cpu())
+        low = torch.minimum(trained.for_p.low, trained.for_q.low)
+        high = torch.maximum(trained.for_p.high, trained.for_q.high)
+        result.critics.append(ClampedCritic(trained.for_p.critic, low, high))
+        result.kinds.append("mlp")
+        result.best_steps.append(trained.best_step)
+        result.validation_bounds.append({"mlp": max(point["validation_bound"] for point in trained.curve)})
+        result.curve.extend({"fold": fold, **point} for point in trained.curve)
+    return result
+
+
+def _dv(log_ratio_p: Tensor, log_ratio_q: Tensor) -> float:
+    return form_terms("dv", log_ratio_p.detach().cpu().numpy(), log_ratio_q.detach().cpu().numpy(), 0.0)[0]
+
+
+@dataclass
+class _Candidate:
+    """A fitted log-ratio critic clamped for held-out samples of the first set and of the second (to its range on
+    each set's fitted samples), its validation bound, best step and curve."""
+
+    for_first: ClampedCritic
+    for_second: ClampedCritic
+    validation_bound: float
+    best_step: int = 0
+    curve: list[dict[str, float]] = field(default_factory=list)
+
+
+def _candidate(log_ratio: nn.Module, first: Tensor, second: Tensor, split: Split) -> _Candidate:
+    """``log_ratio`` clamped to its ranges on ``first`` and ``second``, with its bound on ``split``'s validation
+    samples."""
+    with torch.no_grad():
+        on_first, on_second = log_ratio(first), log_ratio(second)
+        for_first = ClampedCritic(log_ratio, on_first.min(), on_first.max())
+        for_second = ClampedCritic(log_ratio, on_second.min(), on_second.max())
+        bound = _dv(for_first(split.p_validation), for_second(split.q_validation))
+    return _Candidate(for_first, for_second, bound)
+
+
+def _fitted_candidates(split: Split, config: EstimateConfig) -> dict[str, _Candidate]:
+    """The family's critics fitted on ``split`` (the MLP's log ratio is its kl output V less 1)."""
+    candidates = {
+        kind: _candidate(fit(split.p_fit, split.q_fit), split.p_fit, split.q_fit, split)
+        for kind, fit in CLOSED_FORM.items()
+        if kind in config.critics
+    }
+    if "mlp" in config.critics:
+        trained = train_critic(get_divergence("kl"), split, config)
+        candidate = _candidate(AffineOutput(trained.for_p.critic, 1.0, -1.0), split.p_fit, split.q_fit, split)
+        candidate.best_step, candidate.curve = trained.best_step, trained.curve
+        candidates["mlp"] = candidate
+    return candidates
+
+
+def log_ratio_cross_fit(
+    divergence: Divergence, p_data: Tensor, q_data: Tensor, config: EstimateConfig, generator: np.random.Generator
+) -> Folds:
+    """The log-ratio route for KL(first || second), ``(first, second) = (P, Q)`` for kl and ``(Q, P)`` for
+    reverse-kl; the critics stored give V of ``divergence`` (``1 + log p/q`` for kl, ``log p/q`` for reverse-kl)."""
+    swapped = divergence.name == "reverse-kl"
+    first, second = (q_data, p_data) if swapped else (p_data, q_data)
+    result = Folds()
+    parts = fold_parts(len(first), len(second), config.folds, generator)
+    for fold, (a_rest, a_out, b_rest, b_out) in enumerate(parts):
+        split = validation_split(first[a_rest], second[b_rest], config.validation_fraction, generator)
+        candidates = _fitted_candidates(split, config)
+        kind = max(candidates, key=lambda name: candidates[name].validation_bound)
+        chosen = candidates[kind]
+        half_real, half_fake = None, None
+        if kind in CLOSED_FORM:  # no steps to choose: refitted on all the fold's training samples, and on half
+            chosen = _candidate(CLOSED_FORM[kind](first[a_rest], second[b_rest]), first[a_rest], second[b_rest], split)
+            a_half, b_half = first[a_rest[: len(a_rest) // 2]], second[b_rest[: len(b_rest) // 2]]
+            half = _candidate(CLOSED_FORM[kind](a_half, b_half), a_half, b_half, split)
+            with torch.no_grad():
+                half_real, half_fake = half.for_first(first[a_out]).cpu(), half.for_second(second[b_out]).cpu()
+        result.half_real.append(half_real)
+        result.half_fake.append(half_fake)
+        with torch.no_grad():
+            result.real.append(chosen.for_first(first[a_out]).cpu())
+            result.fake.append(chosen.for_second(second[b_out]).cpu())
+        low = torch.minimum(chosen.for_first.low, chosen.for_second.low)
+        high = torch.maximum(chosen.for_first.high, chosen.for_second.high)
+        log_ratio = ClampedCritic(chosen.for_first.critic, low, high)
+        result.critics.append(AffineOutput(log_ratio, -1.0, 0.0) if swapped else AffineOutput(log_ratio, 1.0, 1.0))
+        result.kinds.append(kind)
+        result.best_steps.append(candidates[kind].best_step)
+        result.validation_bounds.append({name: item.validation_bound for name, item in candidates.items()})
+        if "mlp" in candidates:  # its curve whether chosen or not: the steps it ran are the estimate's cost
+            result.curve.extend({"fold": fold, **point} for point in candidates["mlp"].curve)
+    return result

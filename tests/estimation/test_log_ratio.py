@@ -1,0 +1,98 @@
+"""The log-ratio route of kl and reverse-kl: the critics of the family, the reported form, the reliability flag."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from fgan.cli import main
+from fgan.estimation import EstimateConfig, estimate_divergence
+from fgan.estimation.critics import GaussianLogRatio, TailFeatureLogRatio
+from fgan.estimation.reliability import assess
+from fgan.experiments.estimation_pairs import StudentT
+from fgan.gaussians import Gaussian, gaussian_divergence
+
+CLOSED_FORM_ONLY = EstimateConfig(critics=("gaussian", "tails"))
+
+
+def test_gaussian_critic_recovers_the_quadratic_log_ratio() -> None:
+    p_dist, q_dist = Gaussian(np.zeros(3), np.diag([1.0, 2.0, 0.5])), Gaussian(np.ones(3), np.eye(3))
+    rng = np.random.default_rng(0)
+    p, q = p_dist.sample(20_000, rng), q_dist.sample(20_000, rng)
+    critic = GaussianLogRatio(torch.from_numpy(p), torch.from_numpy(q))
+    points = rng.standard_normal((500, 3))
+    truth = p_dist.log_prob(points) - q_dist.log_prob(points)
+    assert np.abs(critic(torch.from_numpy(points)).numpy() - truth).mean() < 0.05
+
+
+def test_tail_features_see_a_student_t_that_the_gaussian_fit_cannot() -> None:
+    rng = np.random.default_rng(1)
+    t, gauss = StudentT(3), Gaussian(np.zeros(3), np.eye(3))
+    p, q = torch.from_numpy(t.sample(20_000, rng)), torch.from_numpy(gauss.sample(20_000, rng))
+    points = t.sample(2000, rng)
+    truth = t.log_prob(points) - gauss.log_prob(points)
+    tails = TailFeatureLogRatio(p, q)(torch.from_numpy(points)).numpy()
+    gaussian = GaussianLogRatio(p, q)(torch.from_numpy(points)).numpy()
+    assert np.corrcoef(tails, truth)[0, 1] > 0.95 > np.corrcoef(gaussian, truth)[0, 1]
+
+
+@pytest.mark.parametrize("name", ["kl", "reverse-kl"])
+def test_twenty_dimensions_with_few_samples(name: str) -> None:
+    p_dist, q_dist = Gaussian(np.zeros(20), np.eye(20)), Gaussian(np.full(20, 0.2), 1.1 * np.eye(20))
+    rng = np.random.default_rng(2)
+    p, q = p_dist.sample(3000, rng), q_dist.sample(3000, rng)
+    result = estimate_divergence(p, q, name, CLOSED_FORM_ONLY)
+    truth = gaussian_divergence(name, p_dist.mean, p_dist.cov, q_dist.mean, q_dist.cov)
+    assert result.estimate == pytest.approx(truth, rel=0.1)
+    assert result.form == "dv-extrapolated" and set(result.bounds) == {
+        "dv",
+        "nwj",
+        "smile",
+        "plug-in",
+        "dv-extrapolated",
+    }
+    assert result.bounds["dv"] >= result.bounds["nwj"] and result.best_steps == [0, 0, 0]
+    assert set(result.critic_kinds) <= {"gaussian", "tails"} and result.reliable and result.warnings == []
+    points = p[:200]
+    log_ratio = np.log(result.ratio(points))  # p/q in both directions
+    assert np.corrcoef(log_ratio, p_dist.log_prob(points) - q_dist.log_prob(points))[0, 1] > 0.95
+
+
+def test_heavy_weights_are_flagged() -> None:
+    rng = np.random.default_rng(3)
+    log_ratio = rng.standard_normal(3000)
+    assert assess(log_ratio, np.exp(0.5 * rng.standard_normal(3000)), "w").reliable
+    flagged = assess(log_ratio, np.exp(3.0 * rng.standard_normal(3000)), "the weights")
+    assert not flagged.reliable and "the weights" in flagged.warnings[0] and flagged.k_hat["q_term"] > 0.7
+
+
+def test_far_pair_is_flagged_in_json_and_text(tmp_path, capsys) -> None:
+    rng = np.random.default_rng(4)
+    np.save(tmp_path / "p.npy", rng.standard_normal((3000, 1)))
+    np.save(tmp_path / "q.npy", rng.standard_normal((3000, 1)) + 4.0)  # KL = 8: lognormal weights, σ = 4
+    argv = ["estimate", "--p", str(tmp_path / "p.npy"), "--q", str(tmp_path / "q.npy"), "--critic", "gaussian"]
+    assert main([*argv, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["reliable"] is False and result["warnings"] and result["k_hat"]["q_term"] > 0.7
+    assert result["form"] == "dv-extrapolated" and result["critic_kinds"] == ["gaussian"] * 3
+    assert main([*argv, "--method", "all"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("kl(P||Q) = ") and "bound dv" in lines[0]
+    assert lines[1].startswith("warning: unreliable: Pareto k-hat")
+    assert "by k-nearest neighbours (k = 3, adaptive)" in lines[2]
+
+
+def test_cli_method_knn(tmp_path, capsys) -> None:
+    rng = np.random.default_rng(5)
+    np.save(tmp_path / "p.npy", rng.standard_normal((500, 2)))
+    np.save(tmp_path / "q.npy", rng.standard_normal((500, 2)) + 0.5)
+    argv = ["estimate", "--p", str(tmp_path / "p.npy"), "--q", str(tmp_path / "q.npy"), "--method", "knn"]
+    assert main([*argv, "--json", "--k", "5", "--variant", "fixed"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["method"] == "knn" and result["k"] == 5 and result["variant"] == "fixed"
+    assert abs(result["estimate"] - 0.25) < 0.1
+    assert main([*argv, "--divergence", "js"]) == 2
+    assert "kl and reverse-kl only" in capsys.readouterr().err
