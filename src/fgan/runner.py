@@ -264,7 +264,11 @@ def _process_config(train: TrainConfig) -> TrainConfig:
 
 
 def resume_run(
-    run_dir: str | Path, notify: Callable[[str], None] | None = None, warm_restart: bool = False, **changes: Any
+    run_dir: str | Path,
+    notify: Callable[[str], None] | None = None,
+    warm_restart: bool = False,
+    time_limit: float | None = None,
+    **changes: Any,
 ) -> Trainer:
     """Continue a run from its newest checkpoint that loads, with its saved config.
 
@@ -273,7 +277,8 @@ def resume_run(
     value of None keeps the saved one. ``steps`` moves the run's target, not its learning-rate schedule: a linear
     schedule still reaches 0 where it did, and the step sizes stay 0 after it, unless ``warm_restart``, which
     restarts the decay at the checkpoint's step from the full step sizes to 0 at the new target (see
-    :func:`resumed_schedule`); ``notify`` gets one line saying which. Metrics of steps after the checkpoint are
+    :func:`resumed_schedule`); ``notify`` gets one line saying which. ``time_limit`` (seconds) ends training early,
+    as in :func:`train_run`. Metrics of steps after the checkpoint are
     dropped, as they will be run again. On the CPU a resumed run on in-memory data ends with the same parameters,
     bit for bit, as one never interrupted (an image folder is streamed by worker processes, whose order is not
     restored).
@@ -311,7 +316,7 @@ def resume_run(
         for row in read_metrics(run_dir):
             trainer.history.append(row)
         write_json(run_dir / CONFIG_FILE, config.to_dict())
-    _train_and_plot(trainer, config)
+    _train_and_plot(trainer, config, time_limit)
     return trainer
 
 
