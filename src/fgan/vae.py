@@ -28,19 +28,19 @@ from fgan.image_models import MNISTGenerator
 
 #: Dimensions of z (the paper's VAE reference).
 LATENT_DIM = 20
-#: Units of the encoder's hidden layers.
-ENCODER_HIDDEN = 1200
+#: Units of the hidden layers, the encoder's and the decoder's (the paper's MNIST generator has 1,200).
+HIDDEN = 1200
 
 
 class VAE(nn.Module):
     """Encoder MLP ``x -> (μ, log σ²)`` (two ReLU layers of ``hidden`` units) and the generator-shaped decoder
-    ``z -> logits of π``."""
+    ``z -> logits of π`` (:class:`~fgan.image_models.MNISTGenerator` with ``hidden`` units, its sigmoid left off)."""
 
     def __init__(
         self,
         image_shape: tuple[int, int, int] = (1, 28, 28),
         latent_dim: int = LATENT_DIM,
-        hidden: int = ENCODER_HIDDEN,
+        hidden: int = HIDDEN,
     ) -> None:
         super().__init__()
         self.image_shape = image_shape
@@ -50,7 +50,7 @@ class VAE(nn.Module):
             nn.Flatten(), nn.Linear(pixels, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU()
         )
         self.posterior = nn.Linear(hidden, 2 * latent_dim)
-        self.decoder = MNISTGenerator(latent_dim, image_shape=self.image_shape)
+        self.decoder = MNISTGenerator(latent_dim, hidden, self.image_shape)
 
     def encode(self, images: Tensor) -> tuple[Tensor, Tensor]:
         """``μ_φ(x)`` and ``log σ_φ(x)²``, each of shape ``(n, latent_dim)``."""
@@ -102,17 +102,17 @@ class VAEFit:
 
 
 def train_vae(
+    model: VAE,
     data: Sampler,
-    image_shape: tuple[int, int, int],
     steps: int,
     batch_size: int,
     lr: float = 1e-3,
     time_limit: float | None = None,
     device: str = "cpu",
 ) -> VAEFit:
-    """Train a :class:`VAE` on minibatches of ``data`` by Adam on ``-mean ELBO`` for ``steps`` steps or until
+    """Train ``model`` on minibatches of ``data`` by Adam on ``-mean ELBO`` for ``steps`` steps or until
     ``time_limit`` seconds have passed, whichever comes first (seed before calling, for a reproducible fit)."""
-    model = VAE(image_shape).to(device)
+    model = model.to(device).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     deadline = math.inf if time_limit is None else time.monotonic() + time_limit
     start, step, value = time.perf_counter(), 0, math.nan
@@ -121,5 +121,5 @@ def train_vae(
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        step, value = step + 1, -float(loss)
+        step, value = step + 1, -loss.item()
     return VAEFit(model.eval(), step, time.perf_counter() - start, value)

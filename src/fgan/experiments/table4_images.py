@@ -180,7 +180,7 @@ def vae_row(setup: Table4Setup, out: Path) -> ImageRow:
     device = str(resolve_device(config.device))
     train = setup.data.train
     fit = train_vae(
-        train.sampler(), train.shape, config.steps, config.batch_size, time_limit=setup.seconds, device=device
+        VAE(train.shape), train.sampler(), config.steps, config.batch_size, time_limit=setup.seconds, device=device
     )
     out.mkdir(parents=True, exist_ok=True)
     torch.save(fit.model.state_dict(), out / VAE_FILE)
