@@ -74,7 +74,7 @@ def test_reproduce_mnist_writes_every_row_under_the_paper_protocol(fake_mnist, t
     assert saved["protocol_description"] == table.splitlines()[0]
     rows = saved["rows"]
     assert [row["divergence"] for row in rows] == ["gan", "kl", "vae", REFERENCE]
-    assert rows[-1]["status"] == "300 images"  # the reference: as many training images as generated samples
+    assert rows[-1]["status"] == "200 images"  # as many training images as samples: here all 200 outside validation
     assert all(np.isfinite(row["parzen_mean"]) and row["parzen_stderr"] > 0 for row in rows)
     assert (out / "grids.png").read_bytes()[:4] == b"\x89PNG"
     assert (out / "runs" / "gan" / "plots" / "samples.png").exists() and (out / "vae" / "vae.pt").exists()
@@ -97,7 +97,7 @@ def test_the_goodfellow_protocol_chooses_sigma_on_validation_images(fake_mnist, 
     saved = json.loads((out / "table.json").read_text())
     assert saved["protocol"] == "goodfellow" and saved["n_samples"] == 10_000
     assert [row["divergence"] for row in saved["rows"]] == ["js", REFERENCE]
-    assert saved["rows"][-1]["status"] == "199 images"  # all the training images outside the 1,000 of validation
+    assert saved["rows"][-1]["status"] == "200 images"  # all the training images outside the 1,000 of validation
     assert (out / "table.md").read_text().startswith("Parzen protocol goodfellow: isotropic Gaussian kernel density")
 
 

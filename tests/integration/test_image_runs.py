@@ -173,11 +173,15 @@ def test_evaluate_scores_an_image_run_and_refuses_a_synthetic_one(tmp_path, caps
     result = json.loads(capsys.readouterr().out)
     assert np.isfinite(result["kde"]["mean"]) and result["kde"]["n_test"] == 297
     assert result["kde"]["n_samples"] == 300
+    assert result["kde"]["protocol"] == "paper" and result["kde"]["selection"] == "3-fold cross-validation"
     features = result["features"]
     assert features["classifier_accuracy"] > 0.8 and np.isfinite(features["fid"])
     assert 0.0 <= features["c2st_accuracy"] <= 1.0
     assert main(["evaluate", str(run), "--n", "300", "--validation", "200"]) == 0
-    assert "nats" in capsys.readouterr().out
+    assert "(paper protocol)" in capsys.readouterr().out
+    assert main(["evaluate", str(run), "--n", "300", "--validation", "200", "--protocol", "goodfellow"]) == 0
+    printed = capsys.readouterr().out
+    assert "under 300 samples (goodfellow protocol)" in printed and "chosen on 200 training images" in printed
     synthetic = tmp_path / "synthetic"
     assert main(["train", "--data", "ring", "--steps", "2", "--out", str(synthetic), *QUICK]) == 0
     capsys.readouterr()
