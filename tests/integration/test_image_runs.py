@@ -17,13 +17,7 @@ from fgan.training import TrainConfig, Trainer
 from tests.helpers import quick_run, write_fake_mnist
 
 QUICK = quick_run(batch_size=32)
-
-
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path, monkeypatch) -> None:
-    """Classifiers and downloads go to a temporary cache; no system data set is found by accident."""
-    monkeypatch.setenv("FGAN_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("FGAN_DATA_DIR", raising=False)
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 @pytest.fixture
