@@ -68,9 +68,11 @@ def train_within_budget(
     else:
         trainer = None
     while spent.seconds < budget and (trainer is None or trainer.step < trainer.config.steps):
-        start = time.perf_counter()
+        start, step = time.perf_counter(), spent.step
         trainer = resume_run(out, time_limit=_segment(budget, spent.seconds))
         spent = _record(out, trainer, spent.seconds + time.perf_counter() - start)
+        if trainer.step == step:  # a segment too short for one step: what is left of the budget cannot train
+            break
     if trainer is None:  # the budget was spent before the run was killed: the run as its checkpoint holds it
         trainer = resume_run(out, time_limit=0.0)
     return trainer, spent.seconds

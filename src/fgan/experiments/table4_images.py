@@ -50,7 +50,7 @@ TABLE4_DIVERGENCES = ("kl", "reverse-kl", "pearson", "neyman", "hellinger", "jef
 DATASETS = ("mnist", "fashion-mnist")
 REFERENCE = "real training images"
 VAE_ROW = "vae"
-#: The training variants of every divergence, a column each: ``plain`` is the paper's Algorithm 1. The stabiliser
+#: The training variants of every divergence, a row each: ``plain`` is the paper's Algorithm 1. The stabiliser
 #: issue adds ``recommended`` (each divergence's recommended stabiliser) here and in :func:`variant_config`.
 VARIANTS = ("plain",)
 #: A finished row, in its run folder; ``resume`` reuses it.
