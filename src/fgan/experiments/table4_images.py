@@ -318,7 +318,10 @@ class Table4Options:
         choices=tuple(PROTOCOLS),
     )
     minutes: float | None = option(
-        None, help="wall-time budget per divergence (instead of --steps)", low=0.0, low_open=True
+        None,
+        help="wall-time budget of each row, every divergence and the VAE (instead of --steps)",
+        low=0.0,
+        low_open=True,
     )
     n_samples: int | None = option(
         None, help="generated samples (and reference images) to score; None: the protocol's own", low=1
