@@ -19,10 +19,9 @@ from dataclasses import dataclass
 import torch
 
 from fgan.data import GaussianMixture
-from fgan.divergences import get_divergence
+from fgan.divergences import Divergence, get_divergence
 from fgan.models import MLPCritic
 from fgan.objectives import variational_bound
-from fgan.quadrature import DEFAULT_GRID, f_divergence_1d, gaussian_log_density, make_grid
 from fgan.training import seed_everything
 
 #: Critic steps per pair, minibatch size, Adam's step size (falling linearly to 0) and β.
@@ -32,6 +31,8 @@ LR = 0.01
 BETAS = (0.9, 0.999)
 #: Samples per distribution for F_B(ω̂) after training.
 EVALUATION_SAMPLES = 200_000
+#: The exact D_B(P‖N(μ, σ²)) of divergence B at (μ, σ): Table 3's quadrature, given by the caller.
+ExactDivergence = Callable[[Divergence, float, float], float]
 
 
 @dataclass
@@ -71,19 +72,20 @@ def train_critic(mixture: GaussianMixture, q: Callable[[int], torch.Tensor], sco
 def cross_table(
     mixture: GaussianMixture,
     fits: list[tuple[str, float, float]],
+    exact: ExactDivergence,
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
 ) -> list[CrossCell]:
-    """Every pair (A, B) of the divergences of ``fits`` (``(A, μ̂_A, σ̂_A)`` each): F_B(ω̂) against D_B(P‖Q_A)."""
-    grid = make_grid(*DEFAULT_GRID)
+    """Every pair (A, B) of the divergences of ``fits`` (``(A, μ̂_A, σ̂_A)`` each): F_B(ω̂) against
+    ``exact(B, μ̂_A, σ̂_A)`` = D_B(P‖Q_A)."""
     cells = []
     for trained, mu, sigma in fits:
         if progress is not None:
             progress(f"cross: Q trained under {trained}, a critic per divergence")
         for scored, _, _ in fits:
-            exact = f_divergence_1d(get_divergence(scored), mixture.log_prob, gaussian_log_density(mu, sigma), grid)
+            divergence_exact = exact(get_divergence(scored), mu, sigma)
             estimate = train_critic(mixture, _gaussian(mu, sigma), scored, seed)
-            cells.append(CrossCell(trained, scored, estimate, exact))
+            cells.append(CrossCell(trained, scored, estimate, divergence_exact))
     return cells
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from fgan.data import PAPER_MIXTURE, GaussianMixture, parse_mixture
-from fgan.divergences import EXAMPLE_DIVERGENCES, PAPER_DIVERGENCES, get_divergence
+from fgan.divergences import EXAMPLE_DIVERGENCES, PAPER_DIVERGENCES, Divergence, get_divergence
 from fgan.errors import UsageError
 from fgan.experiments.protocol import Experiment, ExperimentResult, Progress, open_experiment_folder, quiet, written
 from fgan.experiments.table3_cross import CrossCell, cross_table, format_cross
@@ -125,7 +125,7 @@ def _fit_row(trainer: Trainer, mixture: GaussianMixture, config: TrainConfig, se
     mu_star, sigma_star, divergence_star = best_gaussian_fit(
         divergence, mixture.log_prob, (float(mixture.mean()), float(mixture.std())), grid
     )
-    divergence_at_hat = f_divergence_1d(divergence, mixture.log_prob, gaussian_log_density(mu_hat, sigma_hat), grid)
+    divergence_at_hat = divergence_at(divergence, mixture, mu_hat, sigma_hat)
     return FitRow(
         divergence.name,
         estimate_bound(trainer),
@@ -139,6 +139,12 @@ def _fit_row(trainer: Trainer, mixture: GaussianMixture, config: TrainConfig, se
         config.steps,
         seconds,
     )
+
+
+def divergence_at(divergence: Divergence, mixture: GaussianMixture, mu: float, sigma: float) -> float:
+    """The exact ``D_f(P‖N(μ, σ²))`` for the mixture P, by quadrature on Table 3's grid."""
+    grid = make_grid(*DEFAULT_GRID)
+    return f_divergence_1d(divergence, mixture.log_prob, gaussian_log_density(mu, sigma), grid)
 
 
 def format_table(rows: list[FitRow]) -> str:
@@ -263,7 +269,9 @@ class Table3Mixture(Experiment[Table3Options, FitRow]):
         if not options.cross:
             return Table3Result(rows, out)
         fits = [(row.divergence, row.mu_hat, row.sigma_hat) for row in rows]
-        cells = cross_table(mixture, fits, config.seed, say)
+        cells = cross_table(
+            mixture, fits, lambda divergence, mu, sigma: divergence_at(divergence, mixture, mu, sigma), config.seed, say
+        )
         (out / "cross.md").write_text(format_cross(cells) + "\n")
         write_json(out / "cross.json", [asdict(cell) for cell in cells])
         return Table3Result(rows, out, cells)
