@@ -36,6 +36,14 @@ def _find_chromium() -> str | None:
     return found
 
 
+@pytest.fixture
+def private_cache(tmp_path, monkeypatch) -> None:
+    """Classifiers and downloads go to a temporary cache; no system data set is found by accident (for the tests
+    that train classifiers or read image data sets: ``pytestmark = pytest.mark.usefixtures("private_cache")``)."""
+    monkeypatch.setenv("FGAN_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("FGAN_DATA_DIR", raising=False)
+
+
 @pytest.fixture(scope="session")
 def chromium() -> str:
     """The path of a Chromium browser, for headless checks of HTML output.

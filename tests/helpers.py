@@ -3,7 +3,12 @@ training. Test modules import them (``from tests.helpers import quick_run``); fi
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
+
 from fgan.estimation import EstimateConfig
+from fgan.idx import write_idx
 
 
 def quick_run(steps: int | None = None, batch_size: int | None = None) -> list[str]:
@@ -27,3 +32,21 @@ def run_state(step: int, **entries: object) -> dict[str, object]:
     state: dict[str, object] = {"step": step, "skipped_steps": 0, "generator": {}, "critic": {}}
     state.update({"generator_optimizer": {}, "critic_optimizer": {}, "schedulers": [], "divergence": "js", "rng": {}})
     return {**state, **entries}
+def fake_digits(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """28x28 images of ten classes: class k is a bright 6x6 square at a position of its own, plus noise."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, n).astype(np.uint8)
+    images = rng.integers(0, 40, (n, 28, 28)).astype(np.uint8)
+    for index, label in enumerate(labels):
+        row, column = 2 + 8 * (label // 4), 2 + 8 * (label % 4)
+        images[index, row : row + 6, column : column + 6] = 255
+    return images, labels
+
+
+def write_fake_mnist(folder: Path, n_train: int, n_test: int) -> Path:
+    """``folder`` with MNIST-format files of :func:`fake_digits`: a training split and a test split."""
+    for prefix, n, seed in (("train", n_train, 0), ("t10k", n_test, 1)):
+        images, labels = fake_digits(n, seed)
+        write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", images)
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", labels)
+    return folder

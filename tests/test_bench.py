@@ -88,6 +88,17 @@ def test_a_measurement_has_every_field(precision: str) -> None:
     assert row.peak_fraction == pytest.approx(row.gflops / 100.0)
 
 
+def test_the_table4_setup_is_the_mnist_pair_at_batch_4096_and_runs_in_both_precisions() -> None:
+    setup = SETUPS["mnist-mlp-4096"]
+    assert setup.batch_size == 4096 and setup.train == SETUPS["mnist-mlp"].train
+    shapes = [[tuple(p.shape) for p in candidate.build()[0].parameters()] for candidate in (setup, SETUPS["mnist-mlp"])]
+    assert shapes[0] == shapes[1]
+    for precision in ("fp32", "bf16"):  # at a tiny batch: the test checks that it runs, the lead measures it
+        row = measure(setup, precision, batch_size=8, steps=1, rounds=1, peak=50.0)
+        assert row.config == "mnist-mlp-4096" and row.precision == precision and row.batch_size == 8
+        assert row.reference_ms_per_step > 0 and row.peak_fraction == pytest.approx(row.gflops / 50.0)
+
+
 def test_the_sweep_covers_every_batch_and_precision() -> None:
     rows = batch_sweep("gaussian-mixture", ["fp32"], [16, 32], steps=1, rounds=1)
     assert [(row.batch_size, row.precision) for row in rows] == [(16, "fp32"), (32, "fp32")]

@@ -1,4 +1,5 @@
-"""Parzen-window log-likelihood: agreement with a direct reference, blocks, bandwidth choice, results, bad input."""
+"""Parzen-window log-likelihood: agreement with a direct reference, blocks, bandwidth choice (on validation points or
+by cross-validation on the samples), results, bad input."""
 
 from __future__ import annotations
 
@@ -12,7 +13,16 @@ from scipy.special import logsumexp
 from scipy.stats import norm
 
 from fgan.errors import UsageError
-from fgan.parzen import DEFAULT_SIGMAS, ParzenResult, parzen_evaluate, parzen_log_density, select_bandwidth
+from fgan.parzen import (
+    CV_SIGMAS,
+    DEFAULT_SIGMAS,
+    ParzenResult,
+    cross_validated_bandwidth,
+    parzen_evaluate,
+    parzen_evaluate_cv,
+    parzen_log_density,
+    select_bandwidth,
+)
 
 SIGMAS = [0.05, 0.2, 0.7, 3.0]
 
@@ -107,6 +117,51 @@ def test_result_holds_the_mean_and_standard_error_of_the_per_point_values() -> N
     assert json.loads(json.dumps(result.to_dict(), allow_nan=False))["sigma"] == result.sigma
 
 
+def brute_force_cv(samples: np.ndarray, sigma: float, folds: list[np.ndarray]) -> float:
+    """CV(σ) from the full pairwise differences: each fold scored under the other folds' density, averaged."""
+    total = 0.0
+    for index, held_out in enumerate(folds):
+        kept = np.concatenate([fold for other, fold in enumerate(folds) if other != index])
+        total += reference(samples[held_out], samples[kept], sigma).sum()
+    return total / len(samples)
+
+
+def test_cross_validated_bandwidth_matches_a_brute_force_computation() -> None:
+    samples = mnist_like(1, 61, 9, seed=9)[1]
+    grid = [0.08, 0.15, 0.3, 0.6]
+    sigma, scores = cross_validated_bandwidth(samples, grid, folds=3, seed=4, chunk_size=5, sample_chunk=7)
+    order = torch.randperm(61, generator=torch.Generator().manual_seed(4)).numpy()
+    folds = np.array_split(order, 3)  # the same partition: torch's tensor_split cuts as numpy's array_split
+    expected = [brute_force_cv(samples, value, folds) for value in grid]
+    np.testing.assert_allclose(scores, expected, rtol=0, atol=1e-9)
+    assert sigma == grid[int(np.argmax(expected))]
+    unchunked = cross_validated_bandwidth(samples, grid, folds=3, seed=4, chunk_size=1000, sample_chunk=1000)
+    np.testing.assert_allclose(unchunked[1], scores, rtol=0, atol=1e-9)
+
+
+def test_cross_validation_chooses_a_bandwidth_near_the_best_for_held_out_data() -> None:
+    rng = np.random.default_rng(10)
+    samples, test = 0.3 * rng.standard_normal((3000, 2)), 0.3 * rng.standard_normal((3000, 2))
+    grid = np.logspace(-2, 0, 15)
+    sigma, scores = cross_validated_bandwidth(samples, grid)
+    best_on_test = grid[int(parzen_log_density(test, samples, grid).mean(dim=1).argmax())]
+    assert grid[0] < sigma < grid[-1] and abs(math.log(sigma / best_on_test)) < math.log(1.5)
+    assert scores[0] < max(scores) and scores[-1] < max(scores)
+
+
+def test_parzen_evaluate_cv_scores_the_test_set_under_all_samples_at_the_chosen_bandwidth() -> None:
+    test, samples = mnist_like(50, 90, 12, seed=11)
+    result = parzen_evaluate_cv(samples, test, chunk_size=8, sample_chunk=20)
+    sigma, scores = cross_validated_bandwidth(samples)
+    values = reference(test, samples, sigma)
+    assert result.sigma == sigma and result.validation_scores == pytest.approx(scores, abs=1e-9)
+    assert result.mean == pytest.approx(values.mean(), abs=1e-6)
+    assert result.stderr == pytest.approx(values.std(ddof=1) / math.sqrt(len(values)), rel=1e-6)
+    assert result.sigmas == pytest.approx(CV_SIGMAS.tolist()) and result.selection == "3-fold cross-validation"
+    assert (result.n_samples, result.n_test) == (90, 50)
+    assert parzen_evaluate(samples, test, test).selection == "validation"
+
+
 GOOD = np.zeros((4, 3))
 BAD_CALLS = {
     "empty points": lambda: parzen_log_density(np.zeros((0, 3)), GOOD, 0.1),
@@ -125,6 +180,10 @@ BAD_CALLS = {
     "zero sample chunk": lambda: select_bandwidth(GOOD, GOOD, sample_chunk=0),
     "validation dimension": lambda: parzen_evaluate(GOOD, GOOD, np.zeros((4, 5))),
     "one test point": lambda: parzen_evaluate(GOOD, GOOD[:1], GOOD),
+    "one fold": lambda: cross_validated_bandwidth(GOOD, folds=1),
+    "more folds than samples": lambda: cross_validated_bandwidth(GOOD, folds=5),
+    "cv test dimension": lambda: parzen_evaluate_cv(GOOD, np.zeros((4, 5))),
+    "cv one test point": lambda: parzen_evaluate_cv(GOOD, GOOD[:1]),
 }
 
 

@@ -279,19 +279,23 @@ def _process_config(train: TrainConfig) -> TrainConfig:
 
 
 def resume_run(
-    run_dir: str | Path, notify: Callable[[str], None] | None = None, warm_restart: bool = False, **changes: Any
+    run_dir: str | Path,
+    notify: Callable[[str], None] | None = None,
+    warm_restart: bool = False,
+    time_limit: float | None = None,
+    **changes: Any,
 ) -> Trainer:
     """Continue a run from its newest checkpoint that loads, with its saved config.
 
-    ``changes`` replace saved options that are declared resumable (``option(..., resumable=True)`` on
-    :class:`~fgan.training.TrainConfig` or :class:`RunConfig`: ``steps``, ``quiet``, ``device``, ``logger``); a
-    value of None keeps the saved one. ``steps`` moves the run's target, not its learning-rate schedule: a linear
-    schedule still reaches 0 where it did, and the step sizes stay 0 after it, unless ``warm_restart``, which
-    restarts the decay at the checkpoint's step from the full step sizes to 0 at the new target (see
-    :func:`resumed_schedule`); ``notify`` gets one line saying which. Metrics of steps after the checkpoint are
-    dropped, as they will be run again. On the CPU a resumed run on in-memory data ends with the same parameters,
-    bit for bit, as one never interrupted (an image folder is streamed by worker processes, whose order is not
-    restored). ``notify`` also gets the checkpoint taken (and any newer one that did not load). A run stopped
+    ``changes`` replace saved options that are declared resumable (``option(..., resumable=True)`` on :class:`~fgan.training.TrainConfig` or
+    :class:`RunConfig`: ``steps``, ``quiet``, ``device``, ``logger``); a value of None keeps the saved one.
+    ``steps`` moves the run's target, not its learning-rate schedule: a linear schedule still reaches 0 where it
+    did, and the step sizes stay 0 after it, unless ``warm_restart``, which restarts the decay at the checkpoint's
+    step from the full step sizes to 0 at the new target (see :func:`resumed_schedule`); ``notify`` gets one line
+    saying which. ``time_limit`` (seconds) ends training early, as in :func:`train_run`. Metrics of steps after the
+    checkpoint are dropped, as they will be run again. On the CPU a resumed run on in-memory data ends with the same
+    parameters, bit for bit, as one never interrupted (an image folder is streamed by worker processes, whose order
+    is not restored). ``notify`` also gets the checkpoint taken (and any newer one that did not load). A run stopped
     before its first checkpoint starts again from step 0 with its saved config (and ``changes``), saying so. The
     main process holds the folder's lock (:mod:`fgan.run_lock`) while it trains.
 
@@ -314,13 +318,18 @@ def resume_run(
                 f"{run_dir} has no checkpoint: its run stopped before the first one, so it starts again from step 0 "
                 "with its saved config"
             )
-        return train_run(config, run_dir, force=True, notify=notify)
+        return train_run(config, run_dir, force=True, notify=notify, time_limit=time_limit)
     with run_lock(run_dir) if main else nullcontext():
-        return _resume_from_checkpoint(run_dir, config, saved_steps, notify, warm_restart)
+        return _resume_from_checkpoint(run_dir, config, saved_steps, notify, warm_restart, time_limit)
 
 
 def _resume_from_checkpoint(
-    run_dir: Path, config: RunConfig, saved_steps: int, notify: Callable[[str], None] | None, warm_restart: bool
+    run_dir: Path,
+    config: RunConfig,
+    saved_steps: int,
+    notify: Callable[[str], None] | None,
+    warm_restart: bool,
+    time_limit: float | None,
 ) -> Trainer:
     """The body of :func:`resume_run` for a folder that holds checkpoints."""
     data, note = load_data(config)
@@ -344,7 +353,7 @@ def _resume_from_checkpoint(
         for row in read_metrics(run_dir):
             trainer.history.append(row)
         write_json(run_dir / CONFIG_FILE, config.to_dict())
-    _train_and_plot(trainer, config)
+    _train_and_plot(trainer, config, time_limit)
     return trainer
 
 

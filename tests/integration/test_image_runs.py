@@ -1,5 +1,6 @@
 """Image runs end to end through the command line: training on digits, MNIST-format IDX files and image folders,
-grids, sampling, resuming, evaluation and the Table 4 reproduction; bad input as one line and exit code 2."""
+grids, sampling, resuming and evaluation (the Table 4 reproduction is in tests/experiments/test_table4_images.py);
+bad input as one line and exit code 2."""
 
 from __future__ import annotations
 
@@ -11,41 +12,18 @@ import torch
 from PIL import Image
 
 from fgan.cli import main
-from fgan.idx import write_idx
 from fgan.runner import load_generator
 from fgan.training import TrainConfig, Trainer
-from tests.helpers import quick_run
+from tests.helpers import quick_run, write_fake_mnist
 
 QUICK = quick_run(batch_size=32)
-
-
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path, monkeypatch) -> None:
-    """Classifiers and downloads go to a temporary cache; no system data set is found by accident."""
-    monkeypatch.setenv("FGAN_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("FGAN_DATA_DIR", raising=False)
-
-
-def _fake_digits(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """28x28 images of ten classes: class k is a bright 6x6 square at a position of its own, plus noise."""
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 10, n).astype(np.uint8)
-    images = rng.integers(0, 40, (n, 28, 28)).astype(np.uint8)
-    for index, label in enumerate(labels):
-        row, column = 2 + 8 * (label // 4), 2 + 8 * (label % 4)
-        images[index, row : row + 6, column : column + 6] = 255
-    return images, labels
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 @pytest.fixture
 def fake_mnist(tmp_path):
     """A folder of MNIST-format files: a 1,200-image training split and a 200-image test split."""
-    folder = tmp_path / "mnist"
-    for prefix, n, seed in (("train", 1200, 0), ("t10k", 200, 1)):
-        images, labels = _fake_digits(n, seed)
-        write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", images)
-        write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", labels)
-    return folder
+    return write_fake_mnist(tmp_path / "mnist", 1200, 200)
 
 
 @pytest.fixture
@@ -189,39 +167,20 @@ def test_evaluate_scores_an_image_run_and_refuses_a_synthetic_one(tmp_path, caps
     result = json.loads(capsys.readouterr().out)
     assert np.isfinite(result["kde"]["mean"]) and result["kde"]["n_test"] == 297
     assert result["kde"]["n_samples"] == 300
+    assert result["kde"]["protocol"] == "paper" and result["kde"]["selection"] == "3-fold cross-validation"
     features = result["features"]
     assert features["classifier_accuracy"] > 0.8 and np.isfinite(features["fid"])
     assert 0.0 <= features["c2st_accuracy"] <= 1.0
     assert main(["evaluate", str(run), "--n", "300", "--validation", "200"]) == 0
-    assert "nats" in capsys.readouterr().out
+    assert "(paper protocol)" in capsys.readouterr().out
+    assert main(["evaluate", str(run), "--n", "300", "--validation", "200", "--protocol", "goodfellow"]) == 0
+    printed = capsys.readouterr().out
+    assert "under 300 samples (goodfellow protocol)" in printed and "chosen on 200 training images" in printed
     synthetic = tmp_path / "synthetic"
     assert main(["train", "--data", "ring", "--steps", "2", "--out", str(synthetic), *QUICK]) == 0
     capsys.readouterr()
     assert main(["evaluate", str(synthetic)]) == 2
     assert "synthetic" in _error_line(capsys)
-
-
-def test_reproduce_mnist_writes_table_grids_and_reference_row(fake_mnist, tmp_path, capsys) -> None:
-    out = tmp_path / "table4"
-    command = ["reproduce", "mnist", "--data-dir", str(fake_mnist), "--steps", "10", "--n-samples", "300"]
-    arguments = ["--divergence", "gan", "--divergence", "kl", "--out", str(out), *QUICK]
-    assert main([*command, *arguments]) == 0
-    table = (out / "table.md").read_text()
-    for name in ("| gan | 10 |", "| kl | 10 |", "| real training images |"):
-        assert name in table
-    rows = json.loads((out / "table.json").read_text())["rows"]
-    assert [row["divergence"] for row in rows] == ["gan", "kl", "real training images"]
-    assert all(np.isfinite(row["parzen_mean"]) for row in rows)
-    assert (out / "grids.png").read_bytes()[:4] == b"\x89PNG"
-    assert (out / "runs" / "gan" / "plots" / "samples.png").exists()
-    assert main([*command, *arguments, "--divergence", "js", "--resume"]) == 0
-    resumed = json.loads((out / "table.json").read_text())["rows"]
-    assert [row["divergence"] for row in resumed] == ["gan", "kl", "js", "real training images"]
-    assert resumed[:2] == rows[:2]  # kept, not trained again (the wall times would differ)
-    assert main([*command, *arguments, "--resume", "--lr", "0.001"]) == 2
-    assert "other settings (train)" in _error_line(capsys)
-    assert main([*command, "--minutes", "1", "--out", str(tmp_path / "other"), *QUICK]) == 2
-    assert "not both" in _error_line(capsys)
 
 
 def test_time_limit_and_callbacks(tmp_path) -> None:

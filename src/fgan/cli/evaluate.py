@@ -10,7 +10,15 @@ from typing import Any
 from fgan.cli.arguments import Commands
 from fgan.cli.common import check_sample_count, note, print_json
 from fgan.errors import UsageError
-from fgan.evaluation import METRICS, N_VALIDATION, evaluation_data, feature_classifier, feature_scores, parzen_score
+from fgan.evaluation import (
+    METRICS,
+    N_VALIDATION,
+    PROTOCOLS,
+    evaluation_data,
+    feature_classifier,
+    feature_scores,
+    parzen_score,
+)
 from fgan.evaluation import check_shape as check_sample_shape
 from fgan.loggers import check_logger, log_evaluation
 from fgan.options import option
@@ -30,8 +38,16 @@ class EvaluateOptions:
         "accuracy and class balance in the feature space of fgan's own classifier",
         choices=(*METRICS, "all"),
     )
-    n: int = option(10_000, help="generated samples", low=1)
-    validation: int = option(N_VALIDATION, help="training images to choose the bandwidth on", low=1)
+    protocol: str = option(
+        "paper",
+        help="Parzen protocol: paper (16,384 samples, σ by 3-fold cross-validation on them) or goodfellow (10,000 "
+        "samples, σ of ten in [0.1, 1] chosen on --validation training images)",
+        choices=tuple(PROTOCOLS),
+    )
+    n: int | None = option(None, help="generated samples (None: the protocol's own, 16,384 or 10,000)", low=1)
+    validation: int = option(
+        N_VALIDATION, help="training images to choose the bandwidth on (the goodfellow protocol)", low=1
+    )
     data_dir: str | None = option(
         None, help="folder with the IDX files of mnist or fashion-mnist (else $FGAN_DATA_DIR, then the usual places)"
     )
@@ -64,12 +80,13 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     )
     if data.note:
         note(data.note)
-    samples = generate(generator, args.n, args.seed).cpu()
+    n_generated = args.n or PROTOCOLS[args.protocol].n_samples
+    samples = generate(generator, n_generated, args.seed).cpu()
     check_sample_shape(samples, data)
-    result: dict[str, Any] = {"run": str(args.run), "data": config.data, "n_generated": args.n}
+    result: dict[str, Any] = {"run": str(args.run), "data": config.data, "n_generated": n_generated}
     metrics = METRICS if args.metric == "all" else (args.metric,)
     if "kde" in metrics:
-        result["kde"] = parzen_score(samples, data).to_dict()
+        result["kde"] = {"protocol": args.protocol, **parzen_score(samples, data, args.protocol).to_dict()}
     if "features" in metrics:
         classifier, accuracy = feature_classifier(data)
         result["features"] = {**feature_scores(samples, data, classifier).to_dict(), "classifier_accuracy": accuracy}
@@ -85,10 +102,13 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 def _print_scores(result: dict[str, Any], data: str, args: argparse.Namespace) -> None:
     if "kde" in result:
         kde = result["kde"]
+        chosen = (
+            f"chosen on {args.validation} training images" if kde["selection"] == "validation" else kde["selection"]
+        )
         print(
-            f"Parzen log-likelihood of the {data} test set ({kde['n_test']} images) under {args.n} samples: "
-            f"{kde['mean']:.2f} ± {kde['stderr']:.2f} nats (σ = {kde['sigma']:.4f}, chosen on {args.validation} "
-            "training images)"
+            f"Parzen log-likelihood of the {data} test set ({kde['n_test']} images) under {kde['n_samples']} samples "
+            f"({kde['protocol']} protocol): {kde['mean']:.2f} ± {kde['stderr']:.2f} nats (σ = {kde['sigma']:.4f}, "
+            f"{chosen})"
         )
     if "features" in result:
         features = result["features"]

@@ -6,7 +6,8 @@ F(ω̂, θ̂) are compared with the exact best fit θ* = argmin_θ D_f(P||Q_θ) 
 exact divergences D_f(P||Q_θ*) and D_f(P||Q_θ̂).
 
 ``fgan reproduce gaussian-mixture`` keeps each fit as a run folder, ``OUT/runs/DIVERGENCE`` (config, metrics,
-checkpoint, plots and the row as ``score.json``), which ``fgan report`` and ``fgan sample`` open.
+checkpoint, plots and the row as ``score.json``), which ``fgan report`` and ``fgan sample`` open. With ``cross`` it
+also scores every fitted Q_θ̂ under every divergence (the table's right half, :mod:`fgan.experiments.table3_cross`).
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from pathlib import Path
 import torch
 
 from fgan.data import PAPER_MIXTURE, GaussianMixture, parse_mixture
-from fgan.divergences import EXAMPLE_DIVERGENCES, PAPER_DIVERGENCES, get_divergence
+from fgan.divergences import EXAMPLE_DIVERGENCES, PAPER_DIVERGENCES, Divergence, get_divergence
 from fgan.errors import UsageError
 from fgan.experiments.protocol import Experiment, ExperimentResult, Progress, open_experiment_folder, quiet, written
+from fgan.experiments.table3_cross import CrossCell, cross_table, format_cross
 from fgan.folder_names import folder_name
 from fgan.models import LocationScaleGenerator, sample_latent
 from fgan.objectives import variational_bound
@@ -131,7 +133,7 @@ def _fit_row(trainer: Trainer, mixture: GaussianMixture, config: TrainConfig, se
     mu_star, sigma_star, divergence_star = best_gaussian_fit(
         divergence, mixture.log_prob, (float(mixture.mean()), float(mixture.std())), cover=cover
     )
-    divergence_at_hat = gaussian_fit_divergence(divergence, mixture.log_prob, cover, mu_hat, sigma_hat)
+    divergence_at_hat = divergence_at(divergence, mixture, mu_hat, sigma_hat)
     return FitRow(
         divergence.name,
         estimate_bound(trainer),
@@ -160,6 +162,11 @@ def check_mixture(spec: str) -> GaussianMixture:
         raise UsageError("the mixture must be one-dimensional")
     check_mass(mixture.log_prob, covering_grid(mixture_components(mixture)), f"the mixture {spec!r}")
     return mixture
+
+
+def divergence_at(divergence: Divergence, mixture: GaussianMixture, mu: float, sigma: float) -> float:
+    """The exact ``D_f(P‖N(μ, σ²))`` for the mixture P, by quadrature on a grid covering P and the fit."""
+    return gaussian_fit_divergence(divergence, mixture.log_prob, mixture_components(mixture), mu, sigma)
 
 
 def format_table(rows: list[FitRow]) -> str:
@@ -234,8 +241,20 @@ class Table3Options:
     snapshots: int = option(
         6, help="K snapshots of the training dynamics per divergence (dynamics/NAME/dynamics.png and .gif)", low=1
     )
+    cross: bool = option(
+        False,
+        help="also the right half: each fitted Q scored by a fresh critic under every divergence, against the "
+        "exact divergence (cross.md, cross.json)",
+    )
     force: bool = option(False, help="overwrite an output folder that holds results")
     train: TrainConfig = field(default_factory=default_config)
+
+
+@dataclass
+class Table3Result(ExperimentResult[FitRow]):
+    """The rows of the left half and, with ``cross``, the cells of the right half."""
+
+    cross: list[CrossCell] | None = None
 
 
 class Table3Mixture(Experiment[Table3Options, FitRow]):
@@ -267,8 +286,19 @@ class Table3Mixture(Experiment[Table3Options, FitRow]):
             rows.append(fit_into_run(options.mixture, name, config, recorder, out / "runs" / folder_name(name)))
             write_snapshots(recorder.snapshots, out / "dynamics" / folder_name(name), name)
         write_outputs(mixture, rows, out)
-        return ExperimentResult(rows, out)
+        if not options.cross:
+            return Table3Result(rows, out)
+        fits = [(row.divergence, row.mu_hat, row.sigma_hat) for row in rows]
+        cells = cross_table(
+            mixture, fits, lambda divergence, mu, sigma: divergence_at(divergence, mixture, mu, sigma), config.seed, say
+        )
+        (out / "cross.md").write_text(format_cross(cells) + "\n")
+        write_json(out / "cross.json", [asdict(cell) for cell in cells])
+        return Table3Result(rows, out, cells)
 
     def format(self, result: ExperimentResult[FitRow]) -> str:
         files = written(result.folder, "table.md", "table.json", "fits.png", "runs/NAME", "dynamics/NAME/dynamics.png")
-        return f"{format_table(result.rows)}\n\n{files} and .gif"
+        text = f"{format_table(result.rows)}\n\n{files} and .gif"
+        if isinstance(result, Table3Result) and result.cross is not None:
+            text += f"\n\n{format_cross(result.cross)}\n\n{written(result.folder, 'cross.md', 'cross.json')}"
+        return text
