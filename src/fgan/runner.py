@@ -287,8 +287,9 @@ def resume_run(
 ) -> Trainer:
     """Continue a run from its newest checkpoint that loads, with its saved config.
 
-    ``changes`` replace saved options that are declared resumable (``option(..., resumable=True)`` on :class:`~fgan.training.TrainConfig` or
-    :class:`RunConfig`: ``steps``, ``quiet``, ``device``, ``logger``); a value of None keeps the saved one.
+    ``changes`` replace saved options that are declared resumable (``option(..., resumable=True)`` on
+    :class:`~fgan.training.TrainConfig` or :class:`RunConfig`: ``steps``, ``quiet``, ``device``, ``logger``); a
+    value of None keeps the saved one.
     ``steps`` moves the run's target, not its learning-rate schedule: a linear schedule still reaches 0 where it
     did, and the step sizes stay 0 after it, unless ``warm_restart``, which restarts the decay at the checkpoint's
     step from the full step sizes to 0 at the new target (see :func:`resumed_schedule`); ``notify`` gets one line
