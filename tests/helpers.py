@@ -32,6 +32,8 @@ def run_state(step: int, **entries: object) -> dict[str, object]:
     state: dict[str, object] = {"step": step, "skipped_steps": 0, "generator": {}, "critic": {}}
     state.update({"generator_optimizer": {}, "critic_optimizer": {}, "schedulers": [], "divergence": "js", "rng": {}})
     return {**state, **entries}
+
+
 def fake_digits(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """28x28 images of ten classes: class k is a bright 6x6 square at a position of its own, plus noise."""
     rng = np.random.default_rng(seed)
