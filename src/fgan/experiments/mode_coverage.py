@@ -125,7 +125,7 @@ def train_one(
         seconds = time.perf_counter() - start
         return replace(row, steps=trainer.step, seconds=seconds, status=f"diverged at step {trainer.step + 1}"), None
     seconds = time.perf_counter() - start
-    generated = generate(trainer.generator.eval(), samples, seed=config.seed).cpu()
+    generated = generate(trainer.evaluation_generator.eval(), samples, seed=config.seed).cpu()
     coverage = mode_coverage(generated, mixture)
     status = f"trained, {trainer.skipped_steps} steps skipped" if trainer.skipped_steps else "trained"
     row = replace(
