@@ -432,14 +432,14 @@ def _train_and_plot(trainer: Trainer, config: RunConfig, time_limit: float | Non
             latent = fixed_latent(trainer.generator, GRID_SAMPLES, trainer.device)
             trainer.add_callback(
                 config.sample_every,
-                lambda trainer: _write_grid(trainer, _generate_eval(trainer.generator, latent), logger),
+                lambda trainer: _write_grid(trainer, _generate_eval(trainer.evaluation_generator, latent), logger),
             )
         trainer.train(time_limit=time_limit)
         run_dir = trainer.run_dir
         title = f"{trainer.divergence.name} on {config.data}, {trainer.step} steps"
         if config.is_image:
             plot_training_curves(trainer.history, run_dir / PLOT_DIR / "training.png", title=title)
-            images = _generate_eval(trainer.generator, latent)
+            images = _generate_eval(trainer.evaluation_generator, latent)
             if trainer.step % config.sample_every:  # else the callback has just written this step's grid
                 _write_grid(trainer, images, logger)
             save_grid(images, run_dir / PLOT_DIR / "samples.png")
@@ -458,7 +458,7 @@ def plot_vector_run(trainer: Trainer, title: str) -> None:
     plots, data = _run_folder(trainer) / PLOT_DIR, trainer.data
     plot_training_curves(trainer.history, plots / "training.png", title=title)
     plot_samples(
-        generate(trainer.generator, PLOT_SAMPLES),
+        generate(trainer.evaluation_generator, PLOT_SAMPLES),
         plots / "samples.png",
         real=data.sample(PLOT_SAMPLES),
         title=title,
@@ -467,12 +467,13 @@ def plot_vector_run(trainer: Trainer, title: str) -> None:
 
 
 def load_run(run_dir: str | Path, device: str = "auto") -> tuple[RunConfig, nn.Module]:
-    """A finished run's config and generator (from its newest checkpoint, in eval mode); needs no data."""
+    """A finished run's config and generator (from its newest checkpoint, in eval mode; the weight average of a run
+    with the ``ema`` stabiliser); needs no data."""
     config = _read_run_config(Path(run_dir))
     generator, _ = build_models(config)
     _, state = load_latest_checkpoint(run_dir)
     try:
-        generator.load_state_dict(state["generator"])
+        generator.load_state_dict(state.get("generator_average", state["generator"]))
     except (KeyError, RuntimeError) as err:
         raise UsageError(
             f"checkpoint of {run_dir} does not match its {CONFIG_FILE}: {str(err).splitlines()[0]}"

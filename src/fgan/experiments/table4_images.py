@@ -114,7 +114,7 @@ def train_and_score(
         write_json(out / SCORE_FILE, asdict(row))
         return row
     seconds = time.perf_counter() - start
-    generator = trainer.generator.eval()
+    generator = trainer.evaluation_generator.eval()
     samples = generate(generator, n_samples, seed=config.seed).cpu()
     bound = trainer.history.bound[-1] if trainer.history.bound else None
     row = _score(ImageRow(divergence, trainer.step, seconds, "trained", final_bound=bound), samples, data, classifier)
