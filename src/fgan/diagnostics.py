@@ -1,8 +1,8 @@
 """What a stalled or collapsed run shows: the fraction of critic outputs where g_f saturates, and the warning it
 raises.
 
-Where T = g_f(V) sits at an end of dom f* (the sup of dom f* for gan, js, hellinger, neyman, reverse-kl, tv, or
-its finite lower end: tv's -½), g_f' vanishes (or f*' does), so the critic's output stops moving the generator:
+Where T = g_f(V) sits at a finite end of g_f's range (the sup of dom f* for gan, js, hellinger, neyman,
+reverse-kl, tv, or tv's lower end -½), g_f' vanishes, so the critic's output stops moving the generator:
 the run stalls or collapses. :func:`saturated_fraction` measures it per step; :class:`SaturationWatch` turns a
 long stretch of it into one line for run.log and the progress bar, naming the stabiliser to try.
 """
@@ -26,14 +26,16 @@ SATURATED_ROWS = 100
 
 
 def saturated_fraction(divergence: Divergence, critic_output: Tensor) -> Tensor:
-    """The fraction of outputs v whose g_f(v) is within :data:`SATURATION_TOLERANCE` of a finite end of dom f*
-    (0-d, on v's device; 0 for a divergence whose dom f* is all of R)."""
-    low, high = divergence.conjugate_domain
+    """The fraction of outputs v whose g_f(v) is within :data:`SATURATION_TOLERANCE` of a finite end of the range
+    of g_f, g_f(±∞): the sup of dom f* (gan, js, hellinger, neyman, reverse-kl, tv, alpha with α < 1) or tv's
+    lower end -½ (0-d, on v's device; 0 where g_f is unbounded both ways, as for kl, pearson and jeffrey)."""
+    low, high = divergence.activation(torch.tensor([-math.inf, math.inf], dtype=torch.float64)).tolist()
     t = divergence.activation(critic_output)
     saturated = torch.zeros_like(t, dtype=torch.bool)
-    if high < math.inf:
-        saturated |= divergence.distance_to_end(t) <= SATURATION_TOLERANCE
-    if low > -math.inf:
+    if math.isfinite(high):
+        to_end = divergence.distance_to_end(t) if high == divergence.conjugate_domain[1] else high - t
+        saturated |= to_end <= SATURATION_TOLERANCE
+    if math.isfinite(low):
         saturated |= t - low <= SATURATION_TOLERANCE
     return saturated.to(critic_output.dtype).mean()
 
@@ -61,7 +63,7 @@ class SaturationWatch:
             return None
         self.warned = True
         return (
-            f"critic saturated: g_f(V) within {SATURATION_TOLERANCE:g} of an end of dom f* "
-            f"({self.divergence.domain_text()}) on {100 * fraction:.0f} % of generated samples since step "
+            f"critic saturated: g_f(V) within {SATURATION_TOLERANCE:g} of sup dom f* or the end of g_f's range "
+            f"(dom f*: {self.divergence.domain_text()}) on {100 * fraction:.0f} % of generated samples since step "
             f"{self.since}; try {self.suggestion}"
         )
