@@ -95,8 +95,11 @@ def test_the_penalties_are_their_formulas() -> None:
     assert GeneratedGradientPenalty(0.4)(linear_batch()).item() == pytest.approx(0.2 * square)
     gan = get_divergence("gan")
     batch = linear_batch()
-    expected = 0.5 * 0.4 * square * (
-        torch.sigmoid(-batch.critic_real).square().mean() + torch.sigmoid(batch.critic_fake).square().mean()
+    expected = (
+        0.5
+        * 0.4
+        * square
+        * (torch.sigmoid(-batch.critic_real).square().mean() + torch.sigmoid(batch.critic_fake).square().mean())
     )
     assert RothRegularizer(gan, 0.4)(batch).item() == pytest.approx(expected.item())
     kl = get_divergence("kl")
@@ -125,7 +128,9 @@ def extreme_trainer(divergence: str, stabilizers: tuple[str, ...], dtype: torch.
         critic.net[-1].weight.mul_(3.0)
         critic.net[-1].bias.fill_(level)
     config = TrainConfig(steps=2, batch_size=32, device="cpu", quiet=True, stabilizer=stabilizers, lr_generator=1e-4)
-    trainer = Trainer(generator, critic, Float64Ring() if float64 else ring(), divergence, replace(config, lr_critic=1e-4))
+    trainer = Trainer(
+        generator, critic, Float64Ring() if float64 else ring(), divergence, replace(config, lr_critic=1e-4)
+    )
     trainer.engine.on_nonfinite = refuse_nonfinite
     return trainer
 
@@ -291,7 +296,9 @@ def test_the_saturation_warning_comes_once_after_a_long_saturated_stretch() -> N
     lines = [watch.observe(step, 0.5 if step < 10 else 0.97) for step in range(1, 10 + 2 * SATURATED_ROWS)]
     warnings = [line for line in lines if line]
     assert len(warnings) == 1
-    assert warnings[0].startswith("critic saturated: g_f(V) within 0.001 of sup dom f* or the end of g_f's range (dom f*: t < 0) on 97 %")
+    assert warnings[0].startswith(
+        "critic saturated: g_f(V) within 0.001 of sup dom f* or the end of g_f's range (dom f*: t < 0) on 97 %"
+    )
     assert "since step 10; try --stabilizer roth" in warnings[0]
 
 

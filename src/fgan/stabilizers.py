@@ -81,7 +81,9 @@ def describe_stabilizers(config: Any) -> str:
     parts = []
     for name in config.stabilizer:
         weight = WEIGHT_DEFAULTS.get(name)
-        parts.append(name if weight is None else f"{name} ({weight[0].replace('_', ' ')} {getattr(config, weight[0]):g})")
+        parts.append(
+            name if weight is None else f"{name} ({weight[0].replace('_', ' ')} {getattr(config, weight[0]):g})"
+        )
     return " + ".join(parts)
 
 

@@ -132,11 +132,15 @@ class TrainConfig:
         None, help="roth: the weight GAMMA of GAMMA/2 Ω (None: the recommendation's, else 0.1)", low=0, metavar="GAMMA"
     )
     r1_gamma: float | None = option(
-        None, help="r1: the weight GAMMA of GAMMA/2 E_P[|∇V|²] (None: the recommendation's, else 0.1)", low=0,
+        None,
+        help="r1: the weight GAMMA of GAMMA/2 E_P[|∇V|²] (None: the recommendation's, else 0.1)",
+        low=0,
         metavar="GAMMA",
     )
     r2_gamma: float | None = option(
-        None, help="r2: the weight GAMMA of GAMMA/2 E_Q[|∇V|²] (None: the recommendation's, else 0.1)", low=0,
+        None,
+        help="r2: the weight GAMMA of GAMMA/2 E_Q[|∇V|²] (None: the recommendation's, else 0.1)",
+        low=0,
         metavar="GAMMA",
     )
     instance_noise: float | None = option(
@@ -147,8 +151,12 @@ class TrainConfig:
         metavar="STD",
     )
     ema_decay: float | None = option(
-        None, help="ema: the decay β of the generator average (None: the recommendation's, else 0.999)", low=0,
-        high=1, high_open=True, metavar="BETA",
+        None,
+        help="ema: the decay β of the generator average (None: the recommendation's, else 0.999)",
+        low=0,
+        high=1,
+        high_open=True,
+        metavar="BETA",
     )
     clip_grad_norm: float | None = option(None, help="clip each network's gradient norm", low=0, low_open=True)
     on_nonfinite: NonFiniteAction = option(
@@ -342,7 +350,9 @@ class Trainer:
         recommended = self.divergence.recommended_stabilizer.stabilizers
         if recommended and not set(recommended) <= set(self.config.stabilizer):
             return f"--stabilizer {' '.join(recommended)}"
-        return "--stabilizer r1 (or a larger --r1-gamma)" if "r1" not in self.config.stabilizer else "a larger --r1-gamma"
+        return (
+            "--stabilizer r1 (or a larger --r1-gamma)" if "r1" not in self.config.stabilizer else "a larger --r1-gamma"
+        )
 
     def add_callback(self, every: int, callback: Callable[[Trainer], None]) -> None:
         """Call ``callback(trainer)`` after every ``every``-th step (image grids, snapshots, evaluations).
