@@ -18,7 +18,17 @@ from fgan.objectives import variational_bound
 from fgan.runs import METRICS_FILE, prepare_run_dir
 from fgan.training import TrainConfig, Trainer, resolve_device, seed_everything
 
-SGD = TrainConfig(steps=5, batch_size=64, optimizer="sgd", lr_generator=0.05, lr_critic=0.1, device="cpu", quiet=True)
+#: Plain Algorithm 1 (no stabiliser: tests/test_stabilizers.py covers those).
+SGD = TrainConfig(
+    steps=5,
+    batch_size=64,
+    optimizer="sgd",
+    lr_generator=0.05,
+    lr_critic=0.1,
+    device="cpu",
+    quiet=True,
+    stabilizer=("none",),
+)
 
 
 def make_trainer(divergence: str = "kl", config: TrainConfig = SGD, **kwargs) -> Trainer:
@@ -142,6 +152,7 @@ def test_location_scale_under_kl_learns_moment_matching() -> None:
         lr_schedule="linear",
         device="cpu",
         quiet=True,
+        stabilizer=("none",),
     )
     Trainer(generator, MLPCritic(1), parse_mixture(PAPER_MIXTURE), "kl", config).train()
     assert generator.mu.item() == pytest.approx(1.01, abs=0.1)

@@ -290,10 +290,14 @@ class StepEngine:
         return CriticBatch(real, fake, critic_real, critic_fake, scale)
 
     def _noisy(self, samples: Tensor) -> Tensor:
-        """``samples`` plus N(0, input_noise_std²) instance noise (unchanged at std 0)."""
+        """``samples`` (this process's share of a minibatch) plus N(0, input_noise_std²) instance noise, this
+        process's share of the noise of the global minibatch (so that every process draws alike, and several
+        processes train as one does); unchanged at std 0."""
         if not self.input_noise_std:
             return samples
-        return samples + self.input_noise_std * torch.randn_like(samples)
+        shape = (self.options.batch_size, *samples.shape[1:])
+        noise = distributed.shard(torch.randn(shape, device=samples.device, dtype=samples.dtype))
+        return samples + self.input_noise_std * noise
 
     def _saturation(self, critic_fake: Tensor) -> Tensor:
         """The step's :func:`~fgan.diagnostics.saturated_fraction` of the generated samples, averaged across
