@@ -25,7 +25,7 @@ class GeneratorAverage:
     @torch.no_grad()
     def update(self) -> None:
         """θ̄ ← β θ̄ + (1 - β) θ, and the buffers copied."""
-        averaged = list(self.module.parameters())
+        averaged = [p.detach() for p in self.module.parameters()]
         torch._foreach_lerp_(averaged, [p.detach() for p in self.source.parameters()], 1.0 - self.decay)
         for mine, theirs in zip(self.module.buffers(), self.source.buffers(), strict=True):
             mine.copy_(theirs)

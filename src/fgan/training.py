@@ -318,9 +318,9 @@ class Trainer:
         )
         self.engine = StepEngine(generator, critic, data, objective, self.config, self.device, self._on_nonfinite)
         #: The average of the generator's weights (stabiliser ``ema``), or None.
-        self.generator_average = (
-            GeneratorAverage(self.engine.generator, self.config.ema_decay) if "ema" in self.config.stabilizer else None
-        )
+        self.generator_average = None
+        if self.config.ema_decay is not None:  # set exactly when the stabiliser ema is on (resolve_stabilizers)
+            self.generator_average = GeneratorAverage(self.engine.generator, self.config.ema_decay)
         self.saturation = SaturationWatch(self.divergence, self._stabilizer_to_try())
         self.generator, self.critic, self.data = self.engine.generator, self.engine.critic, data
         self.generator_optimizer, self.critic_optimizer = self.engine.generator_optimizer, self.engine.critic_optimizer
