@@ -54,6 +54,7 @@ from fgan.options import check_options, option
 from fgan.runs import LOG_FILE, METRICS_FILE, save_checkpoint
 from fgan.stabilizers import (
     STABILIZER_CHOICES,
+    WEIGHT_DEFAULTS,
     instance_noise_std,
     penalty_weights,
     resolve_stabilizers,
@@ -79,6 +80,17 @@ LR_SCHEDULES: tuple[LRSchedule, ...] = get_args(LRSchedule)
 NONFINITE_ACTIONS: tuple[NonFiniteAction, ...] = get_args(NonFiniteAction)
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS: tuple[Precision, ...] = get_args(Precision)
+
+
+def _penalty_weight(stabilizer: str, penalty: str) -> Any:
+    """The option of a gradient penalty's weight γ (None: the recommendation's, else the stabiliser's default)."""
+    default = WEIGHT_DEFAULTS[stabilizer][1]
+    return option(
+        None,
+        help=f"{stabilizer}: the weight GAMMA of GAMMA/2 {penalty} (None: the recommendation's, else {default:g})",
+        low=0,
+        metavar="GAMMA",
+    )
 
 
 @dataclass
@@ -128,21 +140,9 @@ class TrainConfig:
         choices=STABILIZER_CHOICES,
         metavar="NAME",
     )
-    roth_gamma: float | None = option(
-        None, help="roth: the weight GAMMA of GAMMA/2 Ω (None: the recommendation's, else 0.1)", low=0, metavar="GAMMA"
-    )
-    r1_gamma: float | None = option(
-        None,
-        help="r1: the weight GAMMA of GAMMA/2 E_P[|∇V|²] (None: the recommendation's, else 0.1)",
-        low=0,
-        metavar="GAMMA",
-    )
-    r2_gamma: float | None = option(
-        None,
-        help="r2: the weight GAMMA of GAMMA/2 E_Q[|∇V|²] (None: the recommendation's, else 0.1)",
-        low=0,
-        metavar="GAMMA",
-    )
+    roth_gamma: float | None = _penalty_weight("roth", "Ω (Roth et al.'s regulariser)")
+    r1_gamma: float | None = _penalty_weight("r1", "E_P[|∇V|²]")
+    r2_gamma: float | None = _penalty_weight("r2", "E_Q[|∇V|²]")
     instance_noise: float | None = option(
         None,
         help="noise: the initial std of the instance noise, annealed linearly to 0 (None: the recommendation's, "
