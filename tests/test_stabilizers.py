@@ -262,6 +262,12 @@ def test_bad_stabilizer_lists_are_usage_errors(stabilizers: tuple[str, ...], mes
         resolve_stabilizers(TrainConfig(stabilizer=stabilizers), get_divergence("kl"))
 
 
+def test_a_gradient_penalty_under_torch_compile_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match=r"stabilizer r1 takes a double backward.*drop --compile"):
+        resolve_stabilizers(TrainConfig(stabilizer=("sn", "r1"), compile=True), get_divergence("kl"))
+    resolve_stabilizers(TrainConfig(stabilizer=("sn", "noise", "ema"), compile=True), get_divergence("kl"))
+
+
 def test_the_run_log_and_config_json_say_which_stabilizer_trains(tmp_path) -> None:
     from fgan.cli import main
 

@@ -33,6 +33,8 @@ from fgan.divergences import Divergence
 from fgan.errors import UsageError
 
 STABILIZERS = ("roth", "r1", "r2", "sn", "noise", "ema")
+#: The stabilisers that are gradient penalties (critic terms with ∇_x V).
+PENALTIES = ("roth", "r1", "r2")
 #: The values ``--stabilizer`` accepts: a stabiliser, or one of the two words that stand alone.
 STABILIZER_CHOICES = ("recommended", "none", *STABILIZERS)
 #: Each stabiliser's weight option of TrainConfig and the value it takes unless the recommendation or the user sets
@@ -49,7 +51,8 @@ def resolve_stabilizers(config: Any, divergence: Divergence) -> str:
     (:data:`WEIGHT_DEFAULTS`), the others become None. A resolved config resolves to itself.
 
     Raises:
-        UsageError: for ``none`` or ``recommended`` next to other values, or a value named twice.
+        UsageError: for ``none`` or ``recommended`` next to other values, a value named twice, or a gradient
+            penalty with ``compile``.
     """
     chosen = tuple(config.stabilizer)
     if len(set(chosen)) != len(chosen):
@@ -66,6 +69,12 @@ def resolve_stabilizers(config: Any, divergence: Divergence) -> str:
                 setattr(config, name, value)
         why = f"the recommendation for {divergence.name}: {recommendation.evidence}; --stabilizer none trains plain"
     config.stabilizer = chosen
+    penalties = [name for name in chosen if name in PENALTIES]
+    if penalties and config.compile:
+        raise UsageError(
+            f"stabilizer {penalties[0]} takes a double backward (the critic's input gradient), which torch.compile "
+            "does not support: drop --compile or the penalty"
+        )
     for name, (weight, default) in WEIGHT_DEFAULTS.items():
         if name not in chosen:
             setattr(config, weight, None)
@@ -90,7 +99,7 @@ def describe_stabilizers(config: Any) -> str:
 def penalty_weights(config: Any) -> dict[str, float]:
     """The keyword weights of :class:`fgan.critic_objective.CriticObjective` for the resolved ``config``'s
     penalties (0 for those not in use)."""
-    return {weight: getattr(config, weight) or 0.0 for name, (weight, _) in WEIGHT_DEFAULTS.items() if name[0] == "r"}
+    return {WEIGHT_DEFAULTS[name][0]: getattr(config, WEIGHT_DEFAULTS[name][0]) or 0.0 for name in PENALTIES}
 
 
 def spectral_normalize(critic: nn.Module) -> nn.Module:
