@@ -41,6 +41,8 @@ def other_value(option: Option) -> Any:
     """A valid value of ``option`` other than its default."""
     if option.element is bool:
         return not option.default
+    if option.choices is not None and isinstance(option.count, str):  # a list of choices
+        return (next(choice for choice in option.choices if choice not in option.default),)
     if option.choices is not None:
         return next(choice for choice in option.choices if choice != option.default)
     if option.count == 2:
