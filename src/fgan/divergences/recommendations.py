@@ -42,7 +42,9 @@ RECOMMENDED: dict[str, Recommendation] = {
     "kl": Recommendation(
         ("r1",), {"r1_gamma": 1.0}, f"{_RING}: 8/8 modes, 30 % high quality; plain 0/8, r1 0.1 0/8, roth 0.1 1/8"
     ),
-    "pearson": Recommendation(("r1",), {"r1_gamma": 1.0}, _GUESS),
+    "pearson": Recommendation(
+        ("r1",), {"r1_gamma": 1.0}, f"{_RING}: 8/8 modes, 16 % high quality; r1 0.1, roth 0.1, instance noise 0/8"
+    ),
     "neyman": Recommendation(("r1",), {"r1_gamma": 1.0}, _GUESS),
     "jeffrey": Recommendation(("r1",), {"r1_gamma": 1.0}, _GUESS),
     "tv": Recommendation(
