@@ -278,7 +278,8 @@ class StepEngine:
     def _critic_batch(self, real: Tensor, fake: Tensor) -> CriticBatch:
         """The critic's :class:`~fgan.critic_objective.CriticBatch` on ``real`` and ``fake``, with instance noise
         on both, and inputs that require gradients where a term takes ∇_x V (a generated batch drawn without
-        gradients becomes a leaf that does); in fp16 the input gradients are taken of loss-scaled outputs."""
+        gradients becomes a leaf that does); the input gradients are taken unscaled, also in fp16 (∇_x V is of
+        order 1, and the fp16 loss scale of 2^16 would overflow half precision there)."""
         real, fake = self._noisy(real), self._noisy(fake)
         wanted = self.objective.input_gradients
         if "real" in wanted:
@@ -286,8 +287,7 @@ class StepEngine:
         if "fake" in wanted and not fake.requires_grad:
             fake = fake.detach().requires_grad_(True)
         critic_real, critic_fake = self._critic_both(real, fake)
-        scale = self.scaler.get_scale() if wanted and self.scaler.is_enabled() else 1.0
-        return CriticBatch(real, fake, critic_real, critic_fake, scale)
+        return CriticBatch(real, fake, critic_real, critic_fake)
 
     def _noisy(self, samples: Tensor) -> Tensor:
         """``samples`` (this process's share of a minibatch) plus N(0, input_noise_std²) instance noise, this
