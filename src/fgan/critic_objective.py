@@ -61,7 +61,8 @@ class CriticBatch:
 
     ``gradient_scale`` (1 in the step engine, whose fp16 loss scale would overflow the input gradient) multiplies the
     critic's outputs before an input gradient is taken and divides the gradient after, inside the graph (the recipe
-    of PyTorch's gradient-penalty example under AMP, pytorch/pytorch#25081); the squared norms are float32 or wider. Under DistributedDataParallel the input gradients are taken out of place with ``torch.autograd.grad``
+    of PyTorch's gradient-penalty example under AMP, pytorch/pytorch#25081); the squared norms are float32 or wider.
+    Under DistributedDataParallel the input gradients are taken out of place with ``torch.autograd.grad``
     (per process, no all-reduce: pytorch/pytorch#63812); the ordinary backward pass of the loss that contains the
     penalty then reaches DDP's all-reduce hooks through the double-backward graph, so every process's parameter
     gradient is the average of the global batch's (tests/integration/test_torchrun.py).
