@@ -21,6 +21,7 @@ from fgan.bench import (
     step_gflop,
 )
 from fgan.cli import main
+from fgan.stabilizers import STABILIZERS
 
 ROW_KEYS = {
     "config",
@@ -114,6 +115,10 @@ def test_cli_bench_writes_json_markdown_and_the_sweep_plot(tmp_path, capsys) -> 
     assert saved["machine"] and len(saved["rows"]) == 1 and len(saved["sweep"]) == 2
     assert (out / "batch-sweep.png").stat().st_size > 0
     assert "| gaussian-mixture | fp32 |" in (out / "bench.md").read_text()
+    costs = saved["stabilizers"]
+    assert [cost["stabilizer"] for cost in costs] == ["none", *STABILIZERS]
+    assert costs[0]["ratio_to_plain"] == 1.0 and all(cost["ms_per_step"] > 0 for cost in costs)
+    assert "| gaussian-mixture | roth |" in (out / "bench.md").read_text()
 
 
 def test_cli_bench_rejects_an_unknown_setup_in_one_line(tmp_path, capsys) -> None:

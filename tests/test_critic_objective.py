@@ -10,8 +10,9 @@ import pytest
 import torch
 from torch import Tensor
 
-from fgan.critic_objective import CriticObjective, ObjectiveTerm, generator_gradient_route
+from fgan.critic_objective import CriticBatch, CriticObjective, ObjectiveTerm, generator_gradient_route
 from fgan.divergences import EXAMPLE_DIVERGENCES, get_divergence
+from fgan.models import MLPCritic
 from fgan.objectives import GENERATOR_OBJECTIVES, generator_loss, variational_bound
 
 #: The weight keywords of CriticObjective, one per optional term, and every subset of them (the one-pass tests of
@@ -45,12 +46,26 @@ def outputs(seed: int = 0) -> tuple[Tensor, Tensor]:
     )
 
 
+def of_outputs(real: Tensor, fake: Tensor) -> CriticBatch:
+    """A batch of the critic outputs alone (no inputs: for the terms that read only the outputs)."""
+    return CriticBatch(torch.empty(0), torch.empty(0), real, fake)
+
+
+def critic_batch(seed: int = 0) -> CriticBatch:
+    """A small float64 critic's batch on 64 real and 64 generated 2-D samples (inputs that require gradients)."""
+    generator = torch.Generator().manual_seed(seed)
+    real, fake = (torch.randn(64, 2, generator=generator, dtype=torch.float64).requires_grad_(True) for _ in "rf")
+    torch.manual_seed(seed)
+    critic = MLPCritic(2, 16).double()
+    return CriticBatch(real, fake, critic(real), critic(fake))
+
+
 def test_the_objective_is_minus_the_bound_plus_the_output_penalty_bit_for_bit() -> None:
     divergence = get_divergence("js")
     real, fake = outputs()
-    bound, loss = CriticObjective(divergence)(real, fake)
+    bound, loss = CriticObjective(divergence)(of_outputs(real, fake))
     assert torch.equal(bound, variational_bound(divergence, real, fake)) and torch.equal(loss, -bound)
-    bound, loss = CriticObjective(divergence, output_penalty=0.3)(real, fake)
+    bound, loss = CriticObjective(divergence, output_penalty=0.3)(of_outputs(real, fake))
     assert torch.equal(loss, -bound + 0.5 * 0.3 * (real.square().mean() + fake.square().mean()))
     assert [term.name for term in CriticObjective(divergence, output_penalty=0.3).terms] == [
         "variational bound",
@@ -63,13 +78,16 @@ def test_the_objective_is_minus_the_bound_plus_the_output_penalty_bit_for_bit() 
 @pytest.mark.parametrize("divergence", EXAMPLE_DIVERGENCES)
 def test_each_term_declares_what_autograd_finds(divergence: str, objective: str) -> None:
     """``negated_by``: the generator's loss has minus the term's gradient at the generated outputs; ``none``: the
-    term has no gradient there."""
-    real, fake = outputs(1)
-    fake.requires_grad_(True)
+    term has no gradient at the generated samples (nor at their outputs)."""
+    batch = critic_batch(1)
+    fake = batch.critic_fake
     for term in every_term(divergence).terms:
-        (term_gradient,) = torch.autograd.grad(term(real, fake), fake, allow_unused=True)
+        term_gradient, input_gradient = torch.autograd.grad(
+            term(batch), [fake, batch.fake], allow_unused=True, retain_graph=True
+        )
         if term.generated == "none":
             assert term_gradient is None or not term_gradient.any()
+            assert input_gradient is None or not input_gradient.any()
         if objective in term.negated_by:
             loss = generator_loss(get_divergence(divergence), fake, objective)
             (generator_gradient,) = torch.autograd.grad(loss, fake)
@@ -83,8 +101,8 @@ class RealOnly(ObjectiveTerm):
     generated = "none"
     negated_by = frozenset()
 
-    def __call__(self, critic_real: Tensor, critic_fake: Tensor) -> Tensor:
-        return critic_real.square().mean()
+    def __call__(self, batch: CriticBatch) -> Tensor:
+        return batch.critic_real.square().mean()
 
 
 class BeyondOutputs(ObjectiveTerm):
@@ -94,8 +112,8 @@ class BeyondOutputs(ObjectiveTerm):
     generated = "other"
     negated_by = frozenset()
 
-    def __call__(self, critic_real: Tensor, critic_fake: Tensor) -> Tensor:
-        return critic_fake.mean()
+    def __call__(self, batch: CriticBatch) -> Tensor:
+        return batch.critic_fake.mean()
 
 
 def route(objective: CriticObjective, generator_objective: str, couples_samples: bool) -> str:

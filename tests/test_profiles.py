@@ -15,7 +15,8 @@ from fgan.training import TrainConfig
 
 
 def documented_rows() -> dict[str, list[str]]:
-    """The rows of the table in fgan.profiles' docstring: name -> [applies to, steps, batch, step size, β, schedule]."""
+    """The rows of the table in fgan.profiles' docstring: name -> [applies to, steps, batch, step size, β, schedule,
+    stabilizer]."""
     rows = {}
     for line in (profiles.__doc__ or "").splitlines():
         cells = [cell.strip() for cell in line.split("  ") if cell.strip()]
@@ -27,11 +28,12 @@ def documented_rows() -> dict[str, list[str]]:
 def test_every_profile_is_documented_as_it_is() -> None:
     rows = documented_rows()
     assert set(rows) == set(PROFILES)
-    for name, (_, steps, batch, step_size, betas, schedule) in rows.items():
+    for name, (_, steps, batch, step_size, betas, schedule, stabilizer) in rows.items():
         config = profile(name)
         assert config.lr_generator == config.lr_critic == float(step_size), name
         assert (config.steps, config.batch_size, config.betas) == (int(steps), int(batch), ast.literal_eval(betas))
         assert config.lr_schedule == schedule, name
+        assert config.stabilizer == (stabilizer,), name
 
 
 def test_the_api_profile_is_train_configs_own_defaults() -> None:

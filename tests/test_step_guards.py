@@ -23,6 +23,7 @@ CONFIG = TrainConfig(
     device="cpu",
     quiet=True,
     checkpoint_every=10,
+    stabilizer=("none",),
 )
 
 

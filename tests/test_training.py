@@ -18,7 +18,17 @@ from fgan.objectives import variational_bound
 from fgan.runs import METRICS_FILE, prepare_run_dir
 from fgan.training import TrainConfig, Trainer, resolve_device, seed_everything
 
-SGD = TrainConfig(steps=5, batch_size=64, optimizer="sgd", lr_generator=0.05, lr_critic=0.1, device="cpu", quiet=True)
+#: Plain Algorithm 1 (no stabiliser: tests/test_stabilizers.py covers those).
+SGD = TrainConfig(
+    steps=5,
+    batch_size=64,
+    optimizer="sgd",
+    lr_generator=0.05,
+    lr_critic=0.1,
+    device="cpu",
+    quiet=True,
+    stabilizer=("none",),
+)
 
 
 def make_trainer(divergence: str = "kl", config: TrainConfig = SGD, **kwargs) -> Trainer:
@@ -142,6 +152,7 @@ def test_location_scale_under_kl_learns_moment_matching() -> None:
         lr_schedule="linear",
         device="cpu",
         quiet=True,
+        stabilizer=("none",),
     )
     Trainer(generator, MLPCritic(1), parse_mixture(PAPER_MIXTURE), "kl", config).train()
     assert generator.mu.item() == pytest.approx(1.01, abs=0.1)
@@ -154,6 +165,7 @@ def test_location_scale_under_kl_learns_moment_matching() -> None:
         ({"steps": -1}, "steps"),
         ({"batch_size": 0}, "batch size"),
         ({"critic_steps": 0}, "critic steps"),
+        ({"critic_steps": 1001}, "critic steps must be <= 1000, got 1001"),
         ({"update": "both"}, "update"),
         ({"optimizer": "lbfgs"}, "optimizer"),
         ({"lr_critic": 0.0}, "lr critic must be > 0, got 0.0"),
@@ -182,3 +194,11 @@ def test_absent_accelerator_is_a_usage_error() -> None:
 def test_trainer_without_run_folder_cannot_save() -> None:
     with pytest.raises(UsageError, match="no run folder"):
         make_trainer().save()
+
+
+def test_fp16_on_the_cpu_is_warned_in_one_line(tmp_path, capsys) -> None:
+    config = replace(SGD, steps=1, precision="fp16", quiet=False, device="cpu")
+    make_trainer(config=config, run_dir=tmp_path).train()
+    warned = [line for line in capsys.readouterr().err.splitlines() if "fp16 on the CPU" in line]
+    assert len(warned) == 1 and "bf16" in warned[0]
+    assert "fp16 on the CPU" in (tmp_path / "run.log").read_text()

@@ -11,7 +11,8 @@ For each configuration (model, data and batch size) and precision it measures
 interleaved in rounds (reference, fgan, fgan, reference, ...) so that a change in machine load hits both, with the
 median ms per step of each. It counts the FLOPs of one fgan step (matrix products and convolutions, forward and
 backward, by :class:`torch.utils.flop_counter.FlopCounterMode`) and reports the achieved GFLOP/s against the
-measured peak of a 2048 x 2048 matrix product in the same precision.
+measured peak of a 2048 x 2048 matrix product in the same precision. :func:`stabilizer_costs` times fgan's step
+with each stabiliser of :mod:`fgan.stabilizers` against the plain step, interleaved the same way.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from fgan.critic_objective import CriticObjective
+from fgan.critic_objective import CriticBatch, CriticObjective
 from fgan.data import PAPER_MIXTURE, Sampler, parse_mixture
 from fgan.errors import UsageError
 from fgan.image_models import build_image_models
@@ -36,6 +37,7 @@ from fgan.memory import check_fits
 from fgan.models import LocationScaleGenerator, MLPCritic, sample_latent
 from fgan.objectives import generator_loss
 from fgan.profiles import profile
+from fgan.stabilizers import STABILIZERS
 from fgan.step import Precision
 from fgan.training import PRECISIONS, TrainConfig, Trainer, resolve_device, seed_everything
 
@@ -130,7 +132,7 @@ class ReferenceUpdate:
     def step(self) -> None:
         real = self.data.sample(self.batch_size, self.device)
         fake = self.generator(sample_latent(self.generator, self.batch_size, self.device)).detach()
-        _, critic_loss = self.objective(self.critic(real), self.critic(fake))
+        _, critic_loss = self.objective(CriticBatch(real, fake, self.critic(real), self.critic(fake)))
         self.critic_optimizer.zero_grad()
         critic_loss.backward()
         self.critic_optimizer.step()
@@ -334,6 +336,56 @@ def batch_sweep(
     return run_bench([config], precisions, device, steps, rounds, notify=notify, batches=batches)
 
 
+@dataclass
+class StabilizerCost:
+    """fgan's step (fp32) with one stabiliser: ms per step and its ratio to the plain step's."""
+
+    config: str
+    stabilizer: str
+    device: str
+    ms_per_step: float
+    ratio_to_plain: float
+
+
+def stabilizer_costs(
+    config: str,
+    stabilizers: Sequence[str] = STABILIZERS,
+    device: str = "cpu",
+    steps: int = 20,
+    rounds: int = 5,
+) -> list[StabilizerCost]:
+    """ms per step of the setup ``config`` in fp32, plain (``none``) and with each stabiliser alone, every trainer
+    built from the same seed and timed interleaved (:func:`interleaved_ms`)."""
+    setup = SETUPS[config]
+    trainers = {}
+    for name in ("none", *stabilizers):
+        train = replace(setup.train, stabilizer=(name,), device=device)
+        seed_everything(train.seed)
+        generator, critic, data = setup.build()
+        trainers[name] = Trainer(generator, critic, data, BENCH_DIVERGENCE, train)
+        trainers[name].config.steps = 10**9  # steps are taken ``steps`` at a time
+    resolved = next(iter(trainers.values())).device
+    times = interleaved_ms(
+        {name: trainer_steps(trainer) for name, trainer in trainers.items()}, steps, rounds, resolved
+    )
+    return [
+        StabilizerCost(setup.name, name, str(resolved), times[name], times[name] / times["none"]) for name in trainers
+    ]
+
+
+def trainer_steps(trainer: Trainer) -> Callable[[int], object]:
+    """``run(n)``: n more steps of ``trainer``, for :func:`interleaved_ms`."""
+    return lambda n: trainer.train(steps=n)
+
+
+def format_costs(costs: Sequence[StabilizerCost]) -> str:
+    """The stabilisers' costs as a Markdown table."""
+    lines = ["| config | stabilizer | ms/step | vs plain |", "|---|---|---:|---:|"]
+    for cost in costs:
+        lines.append(f"| {cost.config} | {cost.stabilizer} | {cost.ms_per_step:.2f} | {cost.ratio_to_plain:.2f}x |")
+    return "\n".join(lines)
+
+
 def machine_description() -> str:
     """The processor, core count and torch version, for the record."""
     processor = platform.processor() or platform.machine()
@@ -401,5 +453,5 @@ def plot_sweep(rows: Sequence[BenchRow], path: Path) -> None:
     save_figure(figure, path)
 
 
-def rows_to_dicts(rows: Sequence[BenchRow]) -> list[dict[str, object]]:
+def rows_to_dicts(rows: Sequence[BenchRow | StabilizerCost]) -> list[dict[str, object]]:
     return [asdict(row) for row in rows]

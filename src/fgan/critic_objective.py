@@ -4,7 +4,13 @@ The critic minimises L_c = Σ_k T_k(v^P, v^Q), a sum of terms of its outputs v^P
 v^Q_j = V_ω(x̃_j) on generated ones, x̃_j = G_θ(z_j):
 
 * :class:`NegatedBound`: -F = -(E_P[g_f(v)] - E_Q[f*(g_f(v))]), always the first term;
-* :class:`OutputPenalty`: λ/2 (E_P[v²] + E_Q[v²]), with λ > 0.
+* :class:`OutputPenalty`: λ/2 (E_P[v²] + E_Q[v²]), with λ > 0;
+* :class:`RothRegularizer`: γ/2 (E_P[w_P(V) ||∇_x V||²] + E_Q[w_Q(V) ||∇_x V||²]), Roth et al. (2017);
+* :class:`RealGradientPenalty` (R1) and :class:`GeneratedGradientPenalty` (R2): γ/2 E[||∇_x V||²] on the real
+  or the generated samples, Mescheder, Geiger and Nowozin (2018).
+
+A term sees a :class:`CriticBatch`: the critic's inputs (the real and the generated samples, as the critic saw them)
+and its outputs, and the input gradients ∇_x V a gradient penalty needs (taken once, with ``create_graph``).
 
 The generator minimises L_g(v^Q) (``minimax``: -E_Q[f*(g_f(v))]; ``alternative``: -E_Q[g_f(v)], see
 :mod:`fgan.objectives`). Algorithm 1 needs ∇_ω L_c and ∇_θ L_g = Σ_j (∂x̃_j/∂θ)ᵀ ∂L_g/∂x̃_j at the same (θ, ω). One
@@ -18,7 +24,9 @@ follows from the same pass when the cotangent arriving at x̃_j can be turned in
   L = L_g alike, so ∂L_g/∂x̃_j = r_j ∂L_c/∂x̃_j with r_j = (∂L_g/∂v^Q_j) / (∂L_c/∂v^Q_j): scale the gradient at x̃_j
   by r_j (:func:`cotangent_ratio`; where ∂L_c/∂v^Q_j underflows, the step takes a second pass after all).
 * otherwise (a critic that couples the samples of a batch, such as batch norm, or a term that depends on x̃ other
-  than through v^Q, such as a gradient penalty), the generator's gradient takes a second backward pass of L_g.
+  than through v^Q, such as a gradient penalty on the generated samples: ∂||∇_x V(x̃_j)||²/∂x̃_j is a second
+  derivative of V, which no rescaling of the cotangent gives), the generator's gradient takes a second backward
+  pass of L_g. A penalty on the real samples alone (R1) leaves the generated samples' cotangent as it is.
 
 Each term declares what this depends on (:class:`ObjectiveTerm`), and :func:`generator_gradient_route` alone
 derives the route from the declarations, so that a new term only declares its own properties.
@@ -28,7 +36,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
 import torch
@@ -43,8 +51,44 @@ GeneratedDependence = Literal["none", "outputs", "other"]
 RouteKind = Literal["reversal", "rescaling", "second pass"]
 
 
+#: The two batches a critic sees.
+Side = Literal["real", "fake"]
+
+
+@dataclass
+class CriticBatch:
+    """The critic's inputs and outputs of one step, and the input gradients the terms ask for.
+
+    ``gradient_scale`` (1 in the step engine, whose fp16 loss scale would overflow the input gradient) multiplies the
+    critic's outputs before an input gradient is taken and divides the gradient after, inside the graph (the recipe
+    of PyTorch's gradient-penalty example under AMP, pytorch/pytorch#25081); the squared norms are float32 or wider.
+    Under DistributedDataParallel the input gradients are taken out of place with ``torch.autograd.grad``
+    (per process, no all-reduce: pytorch/pytorch#63812); the ordinary backward pass of the loss that contains the
+    penalty then reaches DDP's all-reduce hooks through the double-backward graph, so every process's parameter
+    gradient is the average of the global batch's (tests/integration/test_torchrun.py).
+    """
+
+    real: Tensor
+    fake: Tensor
+    critic_real: Tensor
+    critic_fake: Tensor
+    gradient_scale: float | Tensor = 1.0
+    _squares: dict[str, Tensor] = field(default_factory=dict, repr=False)
+
+    def gradient_squares(self, side: Side) -> Tensor:
+        """||∇_x V(x_i)||² per sample of the ``side`` batch, differentiable (``create_graph``), taken once.
+
+        ∇_x of the batch's summed outputs: per sample for a critic that treats samples independently."""
+        if side not in self._squares:
+            inputs, outputs = (self.real, self.critic_real) if side == "real" else (self.fake, self.critic_fake)
+            (grad,) = torch.autograd.grad(outputs.sum() * self.gradient_scale, inputs, create_graph=True)
+            grad = grad.reshape(len(grad), -1).to(torch.promote_types(outputs.dtype, torch.float32))
+            self._squares[side] = (grad / self.gradient_scale).square().sum(1)
+        return self._squares[side]
+
+
 class ObjectiveTerm(ABC):
-    """One additive term T(v^P, v^Q) of the critic's loss, with the properties the one-pass step depends on."""
+    """One additive term T of the critic's loss, with the properties the one-pass step depends on."""
 
     #: What run.log and error messages call it.
     name: ClassVar[str]
@@ -52,10 +96,12 @@ class ObjectiveTerm(ABC):
     generated: ClassVar[GeneratedDependence]
     #: The generator objectives whose loss L_g is -T plus terms independent of the generated samples.
     negated_by: ClassVar[frozenset[str]]
+    #: The batches whose input gradients ∇_x V it needs (the step lets those inputs require gradients).
+    input_gradients: ClassVar[frozenset[Side]] = frozenset()
 
     @abstractmethod
-    def __call__(self, critic_real: Tensor, critic_fake: Tensor) -> Tensor:
-        """The term's value from the critic's outputs on the real and the generated batch."""
+    def __call__(self, batch: CriticBatch) -> Tensor:
+        """The term's value on the critic's batch."""
 
 
 class NegatedBound(ObjectiveTerm):
@@ -68,8 +114,8 @@ class NegatedBound(ObjectiveTerm):
     def __init__(self, divergence: Divergence) -> None:
         self.divergence = divergence
 
-    def __call__(self, critic_real: Tensor, critic_fake: Tensor) -> Tensor:
-        return -variational_bound(self.divergence, critic_real, critic_fake)
+    def __call__(self, batch: CriticBatch) -> Tensor:
+        return -variational_bound(self.divergence, batch.critic_real, batch.critic_fake)
 
 
 class OutputPenalty(ObjectiveTerm):
@@ -82,8 +128,71 @@ class OutputPenalty(ObjectiveTerm):
     def __init__(self, weight: float) -> None:
         self.weight = weight
 
-    def __call__(self, critic_real: Tensor, critic_fake: Tensor) -> Tensor:
-        return 0.5 * self.weight * (critic_real.square().mean() + critic_fake.square().mean())
+    def __call__(self, batch: CriticBatch) -> Tensor:
+        return 0.5 * self.weight * (batch.critic_real.square().mean() + batch.critic_fake.square().mean())
+
+
+class RothRegularizer(ObjectiveTerm):
+    r"""γ/2 Ω with Ω = E_P[w_P(V) ||∇_x V||²] + E_Q[w_Q(V) ||∇_x V||²] (Roth, Lucchi, Nowozin and Hofmann, NIPS
+    2017, "Stabilizing Training of Generative Adversarial Networks through Regularization").
+
+    Convolving both P and Q with Gaussian noise ξ of variance γ (per coordinate) turns the bound into
+    F_γ = E_P E_ξ[T(x + ξ)] - E_Q E_ξ[f*(T(x + ξ))] = F + γ/2 (E_P[ΔT] - E_Q[f*'(T) ΔT] - E_Q[f*''(T) ||∇T||²])
+    + O(γ²). Where the critic is optimal, p = q f*'(T), the Laplacian terms cancel (pointwise), leaving
+    F_γ ≈ F - γ/2 Ω_f with Ω_f = E_Q[f*''(T) ||∇_x T||²]; with T = g_f(V) this is E_Q[w(V) ||∇_x V||²],
+    w = f*''(g_f) g_f'² (:meth:`~fgan.divergences.Divergence.conjugate_curvature`, in closed form for the paper's
+    divergences: kl e^{v-1}, reverse-kl 1, pearson ½, neyman ½e^{-v/2}, hellinger 2e^v, tv 0). The critic ascends
+    F - γ/2 Ω, i.e. adds γ/2 Ω to its loss. For the GAN and js the weights are the paper's symmetric
+    w_P = (1 - D)², w_Q = D² with D = σ(V) (:meth:`~fgan.divergences.Divergence.curvature_weights`), equal to Ω_f
+    where the critic is optimal. The generated-sample part depends on x̃ through ∇_x V: a second backward pass.
+    """
+
+    name = "Roth et al. regulariser"
+    generated = "other"
+    negated_by = frozenset()
+    input_gradients = frozenset({"real", "fake"})
+
+    def __init__(self, divergence: Divergence, gamma: float) -> None:
+        self.divergence, self.gamma = divergence, gamma
+
+    def __call__(self, batch: CriticBatch) -> Tensor:
+        on_real, on_fake = self.divergence.curvature_weights(batch.critic_real, batch.critic_fake)
+        real = (on_real.reshape(-1) * batch.gradient_squares("real")).mean()
+        fake = (on_fake.reshape(-1) * batch.gradient_squares("fake")).mean()
+        return 0.5 * self.gamma * (real + fake)
+
+
+class RealGradientPenalty(ObjectiveTerm):
+    """R1 = γ/2 E_P[||∇_x V(x)||²], the zero-centred gradient penalty on real samples (Mescheder, Geiger and
+    Nowozin, ICML 2018, "Which Training Methods for GANs do actually Converge?"). Independent of the generated
+    samples: the one-pass routes keep holding."""
+
+    name = "R1 gradient penalty"
+    generated = "none"
+    negated_by = frozenset()
+    input_gradients = frozenset({"real"})
+
+    def __init__(self, gamma: float) -> None:
+        self.gamma = gamma
+
+    def __call__(self, batch: CriticBatch) -> Tensor:
+        return 0.5 * self.gamma * batch.gradient_squares("real").mean()
+
+
+class GeneratedGradientPenalty(ObjectiveTerm):
+    """R2 = γ/2 E_Q[||∇_x V(x̃)||²], the zero-centred gradient penalty on generated samples (Mescheder, Geiger and
+    Nowozin, ICML 2018). It depends on x̃ through ∇_x V: a second backward pass."""
+
+    name = "R2 gradient penalty"
+    generated = "other"
+    negated_by = frozenset()
+    input_gradients = frozenset({"fake"})
+
+    def __init__(self, gamma: float) -> None:
+        self.gamma = gamma
+
+    def __call__(self, batch: CriticBatch) -> Tensor:
+        return 0.5 * self.gamma * batch.gradient_squares("fake").mean()
 
 
 class CriticObjective:
@@ -92,18 +201,37 @@ class CriticObjective:
     Args:
         divergence: the f-divergence of the bound.
         output_penalty: the weight λ of :class:`OutputPenalty` (0: no penalty).
+        roth_gamma: the weight γ of :class:`RothRegularizer`.
+        r1_gamma: the weight γ of :class:`RealGradientPenalty`.
+        r2_gamma: the weight γ of :class:`GeneratedGradientPenalty`.
     """
 
-    def __init__(self, divergence: Divergence, *, output_penalty: float = 0.0) -> None:
+    def __init__(
+        self,
+        divergence: Divergence,
+        *,
+        output_penalty: float = 0.0,
+        roth_gamma: float = 0.0,
+        r1_gamma: float = 0.0,
+        r2_gamma: float = 0.0,
+    ) -> None:
         self.divergence = divergence
-        self.terms: tuple[ObjectiveTerm, ...] = (
-            NegatedBound(divergence),
+        optional: list[ObjectiveTerm] = [
             *([OutputPenalty(output_penalty)] if output_penalty else []),
-        )
+            *([RothRegularizer(divergence, roth_gamma)] if roth_gamma else []),
+            *([RealGradientPenalty(r1_gamma)] if r1_gamma else []),
+            *([GeneratedGradientPenalty(r2_gamma)] if r2_gamma else []),
+        ]
+        self.terms: tuple[ObjectiveTerm, ...] = (NegatedBound(divergence), *optional)
 
-    def __call__(self, critic_real: Tensor, critic_fake: Tensor) -> tuple[Tensor, Tensor]:
-        """(F, L_c) from the critic's outputs on the real and the generated batch."""
-        values = [term(critic_real, critic_fake) for term in self.terms]
+    @property
+    def input_gradients(self) -> frozenset[Side]:
+        """The batches whose inputs must require gradients (for the terms' ∇_x V)."""
+        return frozenset().union(*(term.input_gradients for term in self.terms))
+
+    def __call__(self, batch: CriticBatch) -> tuple[Tensor, Tensor]:
+        """(F, L_c) on the critic's batch."""
+        values = [term(batch) for term in self.terms]
         loss = values[0]
         for value in values[1:]:
             loss = loss + value
@@ -135,7 +263,9 @@ def generator_gradient_route(
     beyond_outputs = [term.name for term in on_generated if term.generated == "other"]
     if beyond_outputs:
         return GradientRoute(
-            "second pass", f"the {', '.join(beyond_outputs)} depends on the generated samples beyond the critic outputs"
+            "second pass",
+            f"the {', '.join(beyond_outputs)} depends on the generated samples beyond the critic outputs (through "
+            "the critic's input gradient: a double backward that no rescaling of one pass gives)",
         )
     if couples_samples:
         return GradientRoute(

@@ -479,7 +479,7 @@ def _train_and_plot(trainer: Trainer, config: RunConfig, time_limit: float | Non
             latent = fixed_latent(trainer.generator, GRID_SAMPLES, trainer.device)
             trainer.add_callback(
                 config.sample_every,
-                lambda trainer: _write_grid(trainer, _generate_eval(trainer.generator, latent), logger),
+                lambda trainer: _write_grid(trainer, _generate_eval(trainer.evaluation_generator, latent), logger),
             )
         trainer.train(time_limit=time_limit)
         with file_access(trainer.run_dir / PLOT_DIR):
@@ -497,7 +497,8 @@ def _plot_run(
     title = f"{trainer.divergence.name} on {config.data}, {trainer.step} steps"
     if config.is_image:
         plot_training_curves(trainer.history, run_dir / PLOT_DIR / "training.png", title=title)
-        images = _generate_eval(trainer.generator, fixed_latent(trainer.generator, GRID_SAMPLES, trainer.device))
+        generator = trainer.evaluation_generator
+        images = _generate_eval(generator, fixed_latent(generator, GRID_SAMPLES, trainer.device))
         if trainer.step % config.sample_every:  # else the callback has just written this step's grid
             _write_grid(trainer, images, logger)
         save_grid(images, run_dir / PLOT_DIR / "samples.png")
@@ -513,7 +514,7 @@ def plot_vector_run(trainer: Trainer, title: str) -> None:
     plots, data = _run_folder(trainer) / PLOT_DIR, trainer.data
     plot_training_curves(trainer.history, plots / "training.png", title=title)
     plot_samples(
-        generate(trainer.generator, PLOT_SAMPLES),
+        generate(trainer.evaluation_generator, PLOT_SAMPLES),
         plots / "samples.png",
         real=data.sample(PLOT_SAMPLES),
         title=title,
@@ -524,13 +525,14 @@ def plot_vector_run(trainer: Trainer, title: str) -> None:
 def load_run(
     run_dir: str | Path, device: str = "auto", notify: Callable[[str], None] | None = None
 ) -> tuple[RunConfig, nn.Module]:
-    """A finished run's config and generator (from its newest checkpoint, in eval mode); needs no data.
-    ``notify`` gets the checkpoint taken (and any newer one that did not load) in one line."""
+    """A finished run's config and generator (from its newest checkpoint, in eval mode; the weight average of a run
+    with the ``ema`` stabiliser); needs no data. ``notify`` gets the checkpoint taken (and any newer one that did
+    not load) in one line."""
     config = _read_run_config(Path(run_dir))
     generator, _ = build_models(config)
     _, state = load_latest_checkpoint(run_dir, notify=notify)
     try:
-        generator.load_state_dict(state["generator"])
+        generator.load_state_dict(state.get("generator_average", state["generator"]))
     except (KeyError, RuntimeError) as err:
         raise UsageError(
             f"checkpoint of {run_dir} does not match its {CONFIG_FILE}: {str(err).splitlines()[0]}"

@@ -20,12 +20,14 @@ from torch.nn.parallel import DistributedDataParallel
 
 from fgan import distributed
 from fgan.critic_objective import (
+    CriticBatch,
     CriticObjective,
     cotangent_ratio,
     critic_couples_samples,
     generator_gradient_route,
 )
 from fgan.data import Sampler
+from fgan.diagnostics import saturated_fraction
 from fgan.models import sample_latent
 from fgan.objectives import GeneratorObjective, generator_loss
 
@@ -37,7 +39,14 @@ OptimizerName = Literal["adam", "sgd"]
 Precision = Literal["fp32", "bf16", "fp16"]
 _AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 #: The per-step quantities of a :class:`StepRecord`, in the order of metrics.jsonl's keys after ``step``.
-METRIC_NAMES = ("bound", "critic_loss", "generator_loss", "critic_grad_norm", "generator_grad_norm")
+METRIC_NAMES = (
+    "bound",
+    "critic_loss",
+    "generator_loss",
+    "critic_grad_norm",
+    "generator_grad_norm",
+    "saturated_fraction",
+)
 #: What a message about a non-finite value calls each quantity.
 _QUANTITY_NAMES = {
     "bound": "bound F",
@@ -55,7 +64,8 @@ class NonFiniteError(RuntimeError):
 @dataclass
 class StepRecord:
     """What one step measured, as 0-d tensors on the device: F, the critic's and the generator's losses, the norms of
-    their gradients (for ``alternating``, F, L_c and the critic's norm of the step's last critic update); and
+    their gradients (for ``alternating``, F, L_c and the critic's norm of the step's last critic update), the
+    fraction of generated samples on which g_f saturates (:func:`fgan.diagnostics.saturated_fraction`); and
     whether the generator's gradient took a second backward pass where one was planned."""
 
     bound: Tensor
@@ -63,10 +73,11 @@ class StepRecord:
     generator_loss: Tensor
     critic_grad_norm: Tensor
     generator_grad_norm: Tensor
+    saturated_fraction: Tensor
     second_pass: bool = False
 
     def metrics(self) -> list[Tensor]:
-        """The five quantities in the order of :data:`METRIC_NAMES`."""
+        """The six quantities in the order of :data:`METRIC_NAMES`."""
         return [getattr(self, name) for name in METRIC_NAMES]
 
 
@@ -120,6 +131,9 @@ class StepEngine:
         device: where the networks train.
         on_nonfinite: called with the name of the first non-finite loss or gradient of an update (before anything
             of it is applied); it raises to stop, or returns to skip the update.
+
+    ``input_noise_std`` (set by the trainer before each step, 0 by default) is the standard deviation of the
+    instance noise added to both the real and the generated samples the critic sees (Sønderby et al. 2016).
     """
 
     def __init__(
@@ -150,6 +164,7 @@ class StepEngine:
                 self._synced_forward[module] = self._local_forward[module]
         self.couples_samples = critic_couples_samples(self.critic)
         self.route = generator_gradient_route(objective, options.generator_objective, self.couples_samples)
+        self.input_noise_std = 0.0
 
     @property
     def passes(self) -> int:
@@ -181,8 +196,9 @@ class StepEngine:
         """
         real = self._real_batch()
         fake = self.generate()
-        critic_real, critic_fake = self._critic_both(real, fake)
-        bound, loss_critic = self.objective(critic_real, critic_fake)
+        batch = self._critic_batch(real, fake)
+        critic_fake = batch.critic_fake
+        bound, loss_critic = self.objective(batch)
         loss_generator = generator_loss(self.objective.divergence, critic_fake, self.options.generator_objective)
         second_pass = False
         if self.passes == 1:
@@ -199,7 +215,7 @@ class StepEngine:
                 ("generator", self.generator_optimizer, self.generator_params, generator_grads),
             ],
         )
-        return StepRecord(**values, second_pass=second_pass)
+        return StepRecord(**values, saturated_fraction=self._saturation(critic_fake), second_pass=second_pass)
 
     def alternating_step(self) -> StepRecord:
         """``critic_steps`` critic updates (generator fixed), then one generator update."""
@@ -207,20 +223,21 @@ class StepEngine:
             real = self._real_batch()
             with torch.no_grad():
                 fake = self.generate(sync=False)
-            bound, loss_critic = self.objective(*self._critic_both(real, fake))
+            bound, loss_critic = self.objective(self._critic_batch(real, fake))
             critic_grads = self._backward(loss_critic, self.critic_params)
             critic_values = self._apply(
                 {"bound": bound, "critic_loss": loss_critic},
                 [("critic", self.critic_optimizer, self.critic_params, critic_grads)],
             )
-        critic_fake = self.forward(self.critic, self.generate(), sync=False)
+        critic_fake = self.forward(self.critic, self._noisy(self.generate()), sync=False)
         loss_generator = generator_loss(self.objective.divergence, critic_fake, self.options.generator_objective)
         generator_grads = self._backward(loss_generator, self.generator_params)
         generator_values = self._apply(
             {"generator_loss": loss_generator},
             [("generator", self.generator_optimizer, self.generator_params, generator_grads)],
         )
-        return StepRecord(**critic_values, **generator_values, second_pass=False)
+        saturation = self._saturation(critic_fake)
+        return StepRecord(**critic_values, **generator_values, saturated_fraction=saturation, second_pass=False)
 
     def _one_backward_pass(
         self, fake: Tensor, critic_fake: Tensor, loss_critic: Tensor, loss_generator: Tensor
@@ -257,6 +274,37 @@ class StepEngine:
             return forward(inputs)
         with torch.autocast(self.device.type, dtype=self._autocast_dtype):
             return forward(inputs).float()
+
+    def _critic_batch(self, real: Tensor, fake: Tensor) -> CriticBatch:
+        """The critic's :class:`~fgan.critic_objective.CriticBatch` on ``real`` and ``fake``, with instance noise
+        on both, and inputs that require gradients where a term takes ∇_x V (a generated batch drawn without
+        gradients becomes a leaf that does); the input gradients are taken unscaled, also in fp16 (∇_x V is of
+        order 1, and the fp16 loss scale of 2^16 would overflow half precision there)."""
+        real, fake = self._noisy(real), self._noisy(fake)
+        wanted = self.objective.input_gradients
+        if "real" in wanted:
+            real = real.detach().requires_grad_(True)
+        if "fake" in wanted and not fake.requires_grad:
+            fake = fake.detach().requires_grad_(True)
+        critic_real, critic_fake = self._critic_both(real, fake)
+        return CriticBatch(real, fake, critic_real, critic_fake)
+
+    def _noisy(self, samples: Tensor) -> Tensor:
+        """``samples`` (this process's share of a minibatch) plus N(0, input_noise_std²) instance noise, this
+        process's share of the noise of the global minibatch (so that every process draws alike, and several
+        processes train as one does); unchanged at std 0."""
+        if not self.input_noise_std:
+            return samples
+        shape = (self.options.batch_size, *samples.shape[1:])
+        noise = distributed.shard(torch.randn(shape, device=samples.device, dtype=samples.dtype))
+        return samples + self.input_noise_std * noise
+
+    def _saturation(self, critic_fake: Tensor) -> Tensor:
+        """The step's :func:`~fgan.diagnostics.saturated_fraction` of the generated samples, averaged across
+        processes."""
+        fraction = saturated_fraction(self.objective.divergence, critic_fake.detach())
+        distributed.all_reduce_mean(fraction)
+        return fraction
 
     def _critic_both(self, real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:
         """The critic's outputs on the real and the generated batch: one forward pass over both, concatenated, when

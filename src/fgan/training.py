@@ -45,12 +45,22 @@ from tqdm.auto import tqdm
 from fgan import distributed
 from fgan.critic_objective import CriticObjective
 from fgan.data import Sampler
+from fgan.diagnostics import SaturationWatch
 from fgan.divergences import Divergence, get_divergence
+from fgan.ema import GeneratorAverage
 from fgan.errors import UsageError
 from fgan.memory import check_fits
 from fgan.objectives import GENERATOR_OBJECTIVES, GeneratorObjective
 from fgan.options import check_options, option
 from fgan.runs import LOG_FILE, METRICS_FILE, append_text, save_checkpoint
+from fgan.stabilizers import (
+    STABILIZER_CHOICES,
+    WEIGHT_DEFAULTS,
+    instance_noise_std,
+    penalty_weights,
+    resolve_stabilizers,
+    spectral_normalize,
+)
 from fgan.step import (
     METRIC_NAMES,
     NonFiniteError,
@@ -71,7 +81,25 @@ OPTIMIZERS: tuple[OptimizerName, ...] = get_args(OptimizerName)
 LR_SCHEDULES: tuple[LRSchedule, ...] = get_args(LRSchedule)
 NONFINITE_ACTIONS: tuple[NonFiniteAction, ...] = get_args(NonFiniteAction)
 DEVICES = ("auto", "cpu", "cuda", "mps")
+#: The most critic steps per generator step: beyond it a run takes hours before the generator moves at all.
+MAX_CRITIC_STEPS = 1000
+#: The one-line warning of a run in fp16 on the CPU.
+CPU_FP16_WARNING = (
+    "warning: --precision fp16 on the CPU: float16 autocast has no fast CPU kernels (a step can take minutes); "
+    "use fp32 or bf16 there, fp16 on a GPU"
+)
 PRECISIONS: tuple[Precision, ...] = get_args(Precision)
+
+
+def _penalty_weight(stabilizer: str, penalty: str) -> Any:
+    """The option of a gradient penalty's weight γ (None: the recommendation's, else the stabiliser's default)."""
+    default = WEIGHT_DEFAULTS[stabilizer][1]
+    return option(
+        None,
+        help=f"{stabilizer}: the weight GAMMA of GAMMA/2 {penalty} (None: the recommendation's, else {default:g})",
+        low=0,
+        metavar="GAMMA",
+    )
 
 
 @dataclass
@@ -86,7 +114,9 @@ class TrainConfig:
         help="single-step: Algorithm 1; alternating: k critic steps, then one generator step",
         choices=UPDATES,
     )
-    critic_steps: int = option(1, help="critic steps per generator step (alternating update)", low=1)
+    critic_steps: int = option(
+        1, help="critic steps per generator step (alternating update)", low=1, high=MAX_CRITIC_STEPS
+    )
     generator_objective: GeneratorObjective = option(
         "minimax",
         help="minimax: descend F (Algorithm 1); alternative: ascend E_Q[g_f(V)] (Section 3.2)",
@@ -112,6 +142,32 @@ class TrainConfig:
         "(0.01 for tv, 0 for the others)",
         low=0,
         metavar="LAMBDA",
+    )
+    stabilizer: tuple[str, ...] = option(
+        ("recommended",),
+        help="stabilisers, combinable (see fgan.stabilizers): roth (Roth et al. 2017), r1, r2 (gradient penalties on "
+        "real, generated samples), sn (spectral norm of the critic), noise (annealed instance noise), ema (averaged "
+        "generator); none: plain Algorithm 1; recommended: the divergence's own (divergence.recommended_stabilizer)",
+        choices=STABILIZER_CHOICES,
+        metavar="NAME",
+    )
+    roth_gamma: float | None = _penalty_weight("roth", "Ω (Roth et al.'s regulariser)")
+    r1_gamma: float | None = _penalty_weight("r1", "E_P[|∇V|²]")
+    r2_gamma: float | None = _penalty_weight("r2", "E_Q[|∇V|²]")
+    instance_noise: float | None = option(
+        None,
+        help="noise: the initial std of the instance noise, annealed linearly to 0 (None: the recommendation's, "
+        "else 0.1)",
+        low=0,
+        metavar="STD",
+    )
+    ema_decay: float | None = option(
+        None,
+        help="ema: the decay β of the generator average (None: the recommendation's, else 0.999)",
+        low=0,
+        high=1,
+        high_open=True,
+        metavar="BETA",
     )
     clip_grad_norm: float | None = option(None, help="clip each network's gradient norm", low=0, low_open=True)
     on_nonfinite: NonFiniteAction = option(
@@ -219,7 +275,8 @@ def set_rng_state(state: dict[str, Any]) -> None:
 @dataclass
 class StepMetrics:
     """Per-step records: F (the bound), the critic and generator losses and the norms of their gradients (for
-    ``alternating``, those of the step's last critic update)."""
+    ``alternating``, those of the step's last critic update), and the fraction of generated samples on which g_f
+    saturates (see :mod:`fgan.diagnostics`)."""
 
     step: list[int] = field(default_factory=list)
     bound: list[float] = field(default_factory=list)
@@ -227,6 +284,7 @@ class StepMetrics:
     generator_loss: list[float] = field(default_factory=list)
     critic_grad_norm: list[float] = field(default_factory=list)
     generator_grad_norm: list[float] = field(default_factory=list)
+    saturated_fraction: list[float] = field(default_factory=list)
 
     def append(self, row: dict[str, float | None]) -> None:
         """Add one metrics.jsonl row (null, a non-finite value, or a missing one is read as NaN)."""
@@ -276,13 +334,24 @@ class Trainer:
         self.divergence = get_divergence(divergence)
         if self.config.critic_penalty is None:
             self.config.critic_penalty = self.divergence.default_critic_penalty
+        #: The run.log line saying which stabilisers train (and why).
+        self.stabilizer_note = resolve_stabilizers(self.config, self.divergence)
         distributed.check_batch_size(self.config.batch_size)
         latent_dim = getattr(generator, "latent_dim", 0)
         check_minibatch(self.config.batch_size, data.dim, latent_dim if isinstance(latent_dim, int) else 0)
         self.device = distributed.local_device(resolve_device(self.config.device))
-        objective = CriticObjective(self.divergence, output_penalty=self.config.critic_penalty)
+        if "sn" in self.config.stabilizer:
+            spectral_normalize(critic)
+        objective = CriticObjective(
+            self.divergence, output_penalty=self.config.critic_penalty, **penalty_weights(self.config)
+        )
         self.engine = StepEngine(generator, critic, data, objective, self.config, self.device, self._on_nonfinite)
         self.threads = thread_policy(self.config.threads, self.device, on_change=self.log)
+        #: The average of the generator's weights (stabiliser ``ema``), or None.
+        self.generator_average = None
+        if self.config.ema_decay is not None:  # set exactly when the stabiliser ema is on (resolve_stabilizers)
+            self.generator_average = GeneratorAverage(self.engine.generator, self.config.ema_decay)
+        self.saturation = SaturationWatch(self.divergence, self._stabilizer_to_try())
         self.generator, self.critic, self.data = self.engine.generator, self.engine.critic, data
         self.generator_optimizer, self.critic_optimizer = self.engine.generator_optimizer, self.engine.critic_optimizer
         self.schedulers = [
@@ -300,6 +369,20 @@ class Trainer:
         self._interrupted = False
         self._saved_step: int | None = None
         self._callbacks: list[tuple[int, Callable[[Trainer], None]]] = []
+
+    @property
+    def evaluation_generator(self) -> nn.Module:
+        """The generator that samples and evaluations use: the weight average with ``ema``, else the generator."""
+        return self.generator if self.generator_average is None else self.generator_average.module
+
+    def _stabilizer_to_try(self) -> str:
+        """What the saturation warning suggests: the divergence's recommendation where it is not in use, else R1."""
+        recommended = self.divergence.recommended_stabilizer.stabilizers
+        if recommended and not set(recommended) <= set(self.config.stabilizer):
+            return f"--stabilizer {' '.join(recommended)}"
+        return (
+            "--stabilizer r1 (or a larger --r1-gamma)" if "r1" not in self.config.stabilizer else "a larger --r1-gamma"
+        )
 
     def add_callback(self, every: int, callback: Callable[[Trainer], None]) -> None:
         """Call ``callback(trainer)`` after every ``every``-th step (image grids, snapshots, evaluations).
@@ -350,6 +433,9 @@ class Trainer:
         in_main_thread = threading.current_thread() is threading.main_thread()
         previous_handler = signal.signal(signal.SIGINT, self._on_sigint) if in_main_thread else None
         self._interrupted = False
+        self.log(self.stabilizer_note)
+        if self.config.precision == "fp16" and self.device.type == "cpu":
+            self.log(CPU_FP16_WARNING, show=not self.config.quiet)
         if self.config.update == "single-step":
             self.log(self.engine.passes_note, show=self.engine.passes == 2 and not self.config.quiet)
         deadline = math.inf if time_limit is None else time.monotonic() + time_limit
@@ -376,9 +462,13 @@ class Trainer:
 
     def _advance(self, target: int, bar: tqdm) -> None:
         """One step, then what follows it: the schedules, the records, the callbacks and the checkpoint due."""
+        if self.config.instance_noise:
+            self.engine.input_noise_std = instance_noise_std(self.config.instance_noise, self.step, self.config.steps)
         started = time.perf_counter()
         record = self.engine.step()
         self.threads.observe(time.perf_counter() - started)
+        if self.generator_average is not None:
+            self.generator_average.update()
         self._pending.append(record)
         self.second_pass_steps += record.second_pass
         for scheduler in self.schedulers:
@@ -386,7 +476,8 @@ class Trainer:
         self.step += 1
         if self.step % self.config.log_every == 0 or self.step == target:
             self._flush()
-            bar.set_postfix(estimate=f"{self.history.bound[-1]:.4f}")
+            saturated = {"critic_saturated": f"since step {self.saturation.since}"} if self.saturation.warned else {}
+            bar.set_postfix(estimate=f"{self.history.bound[-1]:.4f}", **saturated)
         for every, callback in self._callbacks:
             if self.step % every == 0:
                 callback(self)
@@ -414,6 +505,9 @@ class Trainer:
         for offset, row_values in enumerate(rows):
             row = {"step": first + offset, **dict(zip(METRIC_NAMES, row_values, strict=True))}
             self.history.append(row)
+            warning = self.saturation.observe(int(row["step"]), row["saturated_fraction"])
+            if warning is not None:
+                self.log(warning, show=not self.config.quiet)
             lines.append(json.dumps({key: _json_number(value) for key, value in row.items()}) + "\n")
         if self.run_dir is not None:
             append_text(self.run_dir / METRICS_FILE, "".join(lines))
@@ -430,6 +524,7 @@ class Trainer:
             "critic_optimizer": self.critic_optimizer.state_dict(),
             "schedulers": [scheduler.state_dict() for scheduler in self.schedulers],
             "scaler": self.engine.scaler.state_dict(),
+            **({"generator_average": self.generator_average.state_dict()} if self.generator_average else {}),
             "config": json.loads(json.dumps(asdict(self.config))),
             "divergence": self.divergence.name,
             "rng": rng_state(),
@@ -454,6 +549,8 @@ class Trainer:
                 scheduler.load_state_dict(scheduler_state)
             if state.get("scaler"):
                 self.engine.scaler.load_state_dict(state["scaler"])
+            if self.generator_average is not None:
+                self.generator_average.load_state_dict(state["generator_average"])
             set_rng_state(state["rng"])
         except (KeyError, RuntimeError, ValueError, TypeError) as err:
             first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__

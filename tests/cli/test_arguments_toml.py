@@ -58,6 +58,12 @@ TRAIN_VALUES = {
     "lr": "0.5",
     "lr_generator": "0.25",
     "lr_critic": "1",
+    "stabilizer": '["roth", "ema"]',
+    "roth_gamma": "0.5",
+    "r1_gamma": "0.25",
+    "r2_gamma": "0.125",
+    "instance_noise": "0.2",
+    "ema_decay": "0.99",
     "betas": "[0.25, 0.75]",
     "lr_schedule": '"constant"',
     "lr_schedule_span": "[10, 20]",
@@ -83,6 +89,7 @@ def test_every_train_option_can_come_from_the_file(tmp_path) -> None:
     assert values["steps"] == 11 and values["lr_critic"] == 1.0 and isinstance(values["lr_critic"], float)
     assert values["betas"] == (0.25, 0.75) and values["keep_checkpoints"] == 2
     assert values["out"] == Path("elsewhere") and values["force"] is True and values["on_nonfinite"] == "skip"
+    assert values["stabilizer"] == ("roth", "ema") and values["ema_decay"] == 0.99
     assert set(values) == set(TRAIN_VALUES)
 
 

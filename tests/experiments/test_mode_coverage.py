@@ -13,7 +13,9 @@ import torch
 from fgan.data import grid
 from fgan.errors import UsageError
 from fgan.experiments.mode_coverage import (
+    ModeCoverage,
     ModeRow,
+    ModesOptions,
     check_names,
     default_config,
     format_table,
@@ -133,3 +135,25 @@ def test_plot_modes_draws_a_panel_per_divergence(tmp_path: Path) -> None:
     path = tmp_path / "figure" / "modes.png"
     plot_modes({"kl": mixture.sample(500), "tv": None, "js": mixture.sample(500)}, mixture, path, "grid")
     assert path.read_bytes()[:8] == PNG_MAGIC
+
+
+def test_a_stabilized_reproduction_shows_plain_and_stabilized_side_by_side(tmp_path: Path) -> None:
+    """``--stabilizer`` trains every run twice, plain first: the table has a stabiliser column, each pair adjacent,
+    and the figure a panel of each."""
+    options = ModesOptions(
+        datasets=("ring",), divergences=("kl", "gan"), seeds=(0,), samples=500, train=replace(tiny_config(), steps=5)
+    )
+    options.train.stabilizer = ("r1",)
+    result = ModeCoverage().run(options, tmp_path / "modes")
+    assert [(row.divergence, row.stabilizer) for row in result.rows] == [
+        ("kl", "none"),
+        ("kl", "r1"),
+        ("gan", "none"),
+        ("gan", "r1"),
+    ]
+    table = (tmp_path / "modes" / "table.md").read_text()
+    assert "| dataset | divergence | stabilizer | modes covered |" in table
+    assert table.index("| ring | kl | none |") < table.index("| ring | kl | r1 |") < table.index("| ring | gan |")
+    assert (tmp_path / "modes" / "modes-ring.png").read_bytes().startswith(PNG_MAGIC)
+    plain = format_table(summarise(result.rows[::2]))
+    assert "stabilizer" not in plain  # the plain table keeps its columns

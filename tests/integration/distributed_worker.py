@@ -15,7 +15,9 @@ from fgan.data import ring
 from fgan.models import MLPCritic, MLPGenerator
 from fgan.training import TrainConfig, Trainer, seed_everything
 
-BASE = TrainConfig(steps=8, batch_size=32, lr_generator=1e-3, lr_critic=1e-3, device="cpu", quiet=True)
+BASE = TrainConfig(
+    steps=8, batch_size=32, lr_generator=1e-3, lr_critic=1e-3, device="cpu", quiet=True, stabilizer=("none",)
+)
 
 
 class BatchNormCritic(nn.Module):
@@ -35,6 +37,9 @@ CASES = {
     "alternative-penalty": ("kl", replace(BASE, generator_objective="alternative", critic_penalty=0.1), False),
     "alternating": ("pearson", replace(BASE, update="alternating", critic_steps=2), False),
     "batch-norm-two-pass": ("gan", replace(BASE, generator_objective="alternative"), True),
+    "r1-sn-noise-ema-one-pass": ("js", replace(BASE, stabilizer=("r1", "sn", "noise", "ema")), False),
+    "roth-double-backward": ("kl", replace(BASE, stabilizer=("roth",), roth_gamma=0.5), False),
+    "r2-alternating": ("hellinger", replace(BASE, stabilizer=("r2",), update="alternating", critic_steps=2), False),
 }
 
 

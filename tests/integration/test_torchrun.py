@@ -84,9 +84,11 @@ def test_a_checkpoint_resumes_under_another_number_of_processes(single_process_r
 
 
 def test_every_update_path_keeps_the_ranks_identical_and_matches_one_process(tmp_path) -> None:
-    """One forward/backward pass, the per-sample rescaling with a penalty, alternating updates, and two backward
-    passes through a batch-norm critic: after 8 steps both ranks hold exactly the same parameters, which match a
-    single process with the same global batch (batch norm aside, whose statistics are per process)."""
+    """One forward/backward pass, the per-sample rescaling with a penalty, alternating updates, two backward
+    passes through a batch-norm critic, and the stabilisers (R1, spectral norm, instance noise and the EMA on the
+    one-pass route; Roth's regulariser by double backward; R2 under alternating updates): after 8 steps both ranks
+    hold exactly the same parameters, which match a single process with the same global batch (batch norm aside,
+    whose statistics are per process)."""
     launch([str(TESTS / "distributed_worker.py"), str(tmp_path)], 2, tmp_path)
     rank0, rank1 = (torch.load(tmp_path / f"rank{rank}.pt", weights_only=True) for rank in (0, 1))
     single = train_cases()

@@ -12,6 +12,7 @@ from fgan.cli.common import note, print_json
 from fgan.errors import UsageError
 from fgan.options import option
 from fgan.runs import atomic_write, write_json
+from fgan.stabilizers import STABILIZERS
 from fgan.training import DEVICES, PRECISIONS
 
 
@@ -29,6 +30,13 @@ class BenchOptions:
         help="batch sizes of the mnist-mlp sweep (none: no sweep)",
         low=1,
         metavar="BATCH",
+        allow_empty=True,
+    )
+    stabilizers: list[str] = option(
+        default_factory=lambda: list(STABILIZERS),
+        help="stabilisers whose ms per step is timed against the plain step (the first setup, fp32; none: no timing)",
+        choices=STABILIZERS,
+        metavar="NAME",
         allow_empty=True,
     )
     out: Path = option(Path("runs/bench"), help="folder for bench.json, .md, sweep plot")
@@ -62,10 +70,18 @@ def cmd_bench(args: argparse.Namespace) -> None:
     sweep = (
         benchmark.batch_sweep("mnist-mlp", args.precision, args.sweep, args.device, notify=say) if args.sweep else []
     )
+    costs = (
+        benchmark.stabilizer_costs(setups[0], args.stabilizers, args.device, args.steps, args.rounds)
+        if args.stabilizers
+        else []
+    )
     machine = benchmark.machine_description()
     as_dicts = benchmark.rows_to_dicts
-    write_json(args.out / "bench.json", {"machine": machine, "rows": as_dicts(rows), "sweep": as_dicts(sweep)})
+    saved = {"machine": machine, "rows": as_dicts(rows), "sweep": as_dicts(sweep), "stabilizers": as_dicts(costs)}
+    write_json(args.out / "bench.json", saved)
     tables = f"Machine: {machine}\n\n{benchmark.format_rows(rows)}\n"
+    if costs:
+        tables += f"\nms per step with each stabiliser ({setups[0]}, fp32):\n\n{benchmark.format_costs(costs)}\n"
     if sweep:
         tables += f"\nms per step against the batch size (mnist-mlp):\n\n{benchmark.format_rows(sweep)}\n"
         benchmark.plot_sweep(sweep, args.out / "batch-sweep.png")

@@ -152,7 +152,7 @@ def _print_train_summary(trainer: Trainer, out: Path) -> None:
     skipped = f"; {trainer.skipped_steps} steps skipped (non-finite)" if trainer.skipped_steps else ""
     print(
         f"trained {trainer.step} steps of {trainer.divergence.name}; {FINAL_ESTIMATE_NAME} = {shown}"
-        f"{_fit_summary(trainer.generator)}{skipped}; run folder {out}"
+        f"{_fit_summary(trainer.evaluation_generator)}{skipped}; run folder {out}"
     )
 
 

@@ -20,6 +20,8 @@ import math
 import torch
 from torch import Tensor
 
+from fgan.divergences.recommendations import Recommendation, recommendation_for
+
 _INF = math.inf
 _F64 = torch.float64
 
@@ -126,6 +128,41 @@ class Divergence:
     def ratio_from_critic(self, t: Tensor) -> Tensor:
         """The density ratio r with f'(r) = t (the inverse of ``optimal_critic``)."""
         raise NotImplementedError(f"f' of {self.name} is not invertible: no density ratio from its critic")
+
+    def conjugate_curvature(self, v: Tensor) -> Tensor:
+        """w(v) = f*''(g_f(v)) g_f'(v)², the weight of ||∇_x V||² in the noise-convolution regulariser of Roth et al.
+        (2017): E_Q[f*''(T) ||∇_x T||²] with T = g_f(V) is E_Q[w(V) ||∇_x V||²].
+
+        This generic form takes both derivatives by autograd (f* in float64); the closed forms override it with
+        formulas that stay finite where g_f saturates. Differentiable in v.
+        """
+        with torch.enable_grad():
+            leaf = not v.requires_grad
+            v = v.detach().requires_grad_(True) if leaf else v
+            t = self.activation(v)
+            (slope,) = torch.autograd.grad(t.sum(), v, create_graph=True)
+            wide = t.to(_F64)
+            (first,) = torch.autograd.grad(self.conjugate(wide).sum(), wide, create_graph=True)
+            second = (
+                torch.autograd.grad(first.sum(), wide, create_graph=True)[0]
+                if first.requires_grad
+                else torch.zeros_like(wide)
+            )
+            weight = torch.nan_to_num(second.to(v.dtype) * slope.square(), nan=0.0, posinf=0.0)
+        return weight.detach() if leaf else weight
+
+    def curvature_weights(self, critic_real: Tensor, critic_fake: Tensor) -> tuple[Tensor, Tensor]:
+        """The per-sample weights (w_P(v^P), w_Q(v^Q)) of Roth et al.'s regulariser
+        Ω = E_P[w_P(V) ||∇_x V||²] + E_Q[w_Q(V) ||∇_x V||²]: by default (0, :meth:`conjugate_curvature`), their
+        Ω_f(Q) = E_Q[f*''(T) ||∇_x T||²]. A divergence may move part of the weight onto P by the optimality condition
+        p = q f*'(T*) (E_Q[f*'(T*) h] = E_P[h]), as the GAN's symmetric form does."""
+        return torch.zeros_like(critic_real), self.conjugate_curvature(critic_fake)
+
+    @property
+    def recommended_stabilizer(self) -> Recommendation:
+        """The stabilisers (and weights) ``fgan train`` uses with this divergence by default (the table of
+        :mod:`fgan.divergences.recommendations`; plain Algorithm 1 for a divergence not in it)."""
+        return recommendation_for(self.name)
 
     def distance_to_end(self, t: Tensor) -> Tensor:
         """``b - t`` for the upper end ``b = high + domain_end_error`` of dom f*, in t's dtype.

@@ -70,6 +70,9 @@ class TotalVariation(Divergence):
     def conjugate_of_activation(self, v: Tensor) -> Tensor:
         return 0.5 * torch.tanh(v)
 
+    def conjugate_curvature(self, v: Tensor) -> Tensor:
+        return torch.zeros_like(v)  # f* is linear on dom f*: f*'' = 0
+
     def optimal_critic(self, r: Tensor) -> Tensor:
         return 0.5 * torch.sign(r - 1.0)
 
@@ -95,6 +98,9 @@ class KullbackLeibler(Divergence):
 
     def conjugate_of_activation(self, v: Tensor) -> Tensor:
         return torch.exp(v - 1.0)
+
+    def conjugate_curvature(self, v: Tensor) -> Tensor:
+        return torch.exp(v - 1.0)  # f*'' = e^{t-1}, g' = 1
 
     def optimal_critic(self, r: Tensor) -> Tensor:
         return 1.0 + torch.log(r)
@@ -125,6 +131,9 @@ class ReverseKL(Divergence):
 
     def conjugate_of_activation(self, v: Tensor) -> Tensor:
         return v - 1.0
+
+    def conjugate_curvature(self, v: Tensor) -> Tensor:
+        return torch.ones_like(v)  # f*'' = 1/t² = e^{2v}, g' = e^{-v}
 
     def optimal_critic(self, r: Tensor) -> Tensor:
         return -1.0 / r
@@ -159,6 +168,9 @@ class Pearson(Divergence):
     def conjugate_of_activation(self, v: Tensor) -> Tensor:
         return 0.25 * v * v + v
 
+    def conjugate_curvature(self, v: Tensor) -> Tensor:
+        return torch.full_like(v, 0.5)  # f*'' = ½, g' = 1
+
     def optimal_critic(self, r: Tensor) -> Tensor:
         return 2.0 * (r - 1.0)
 
@@ -189,6 +201,9 @@ class Neyman(Divergence):
     def conjugate_of_activation(self, v: Tensor) -> Tensor:
         return -2.0 * torch.expm1(-0.5 * v)
 
+    def conjugate_curvature(self, v: Tensor) -> Tensor:
+        return 0.5 * torch.exp(-0.5 * v)  # f*'' = ½ (1 - t)^{-3/2} = ½ e^{3v/2}, g' = e^{-v}
+
     def optimal_critic(self, r: Tensor) -> Tensor:
         return 1.0 - torch.reciprocal(r * r)
 
@@ -217,6 +232,9 @@ class SquaredHellinger(Divergence):
 
     def conjugate_of_activation(self, v: Tensor) -> Tensor:
         return torch.expm1(v)
+
+    def conjugate_curvature(self, v: Tensor) -> Tensor:
+        return 2.0 * torch.exp(v)  # f*'' = 2 / (1 - t)³ = 2 e^{3v}, g' = e^{-v}
 
     def optimal_critic(self, r: Tensor) -> Tensor:
         return 1.0 - torch.rsqrt(r)
@@ -250,6 +268,11 @@ class Jeffrey(Divergence):
 
     def conjugate_of_activation(self, v: Tensor) -> Tensor:
         return self.conjugate_in_domain(v)
+
+    def conjugate_curvature(self, v: Tensor) -> Tensor:
+        # f*'' = 1/f''(u) at u = f*'(t) = 1/W(e^{1-t}), f''(u) = (u + 1)/u²: f*'' = 1/(W (1 + W)), g' = 1
+        log_w = log_lambertw_exp(1.0 - v)
+        return torch.exp(-log_w - F.softplus(log_w))
 
     def optimal_critic(self, r: Tensor) -> Tensor:
         return 1.0 + torch.log(r) - torch.reciprocal(r)
@@ -289,6 +312,12 @@ class JensenShannon(Divergence):
 
     def conjugate_of_activation(self, v: Tensor) -> Tensor:
         return softplus(v) - _LOG2
+
+    def conjugate_curvature(self, v: Tensor) -> Tensor:
+        return torch.sigmoid(v)  # e^t = 2σ(v): f*'' = 2e^t/(2 - e^t)² = σ/(1 - σ)², g' = 1 - σ
+
+    def curvature_weights(self, critic_real: Tensor, critic_fake: Tensor) -> tuple[Tensor, Tensor]:
+        return _logistic_weights(critic_real, critic_fake)
 
     def optimal_critic(self, r: Tensor) -> Tensor:
         return _LOG2 + torch.log(r) - torch.log1p(r)
@@ -345,6 +374,15 @@ class JensenShannonWeighted(Divergence):
         return (1.0 - pi) * scaled / (1.0 - pi * scaled)
 
 
+def _logistic_weights(critic_real: Tensor, critic_fake: Tensor) -> tuple[Tensor, Tensor]:
+    """Roth et al.'s (2017) symmetric regulariser of the GAN, D = σ(v): E_P[(1 - D)² ||∇v||²] + E_Q[D² ||∇v||²].
+
+    Where the critic is optimal, p(1 - D) = qD, it equals E_Q[D ||∇v||²] = Ω_f(Q) (D = D(1 - D) + D², and
+    E_Q[D(1 - D) h] = E_P[(1 - D)² h]); it weighs the gradient where the critic is wrong on either side.
+    """
+    return torch.sigmoid(-critic_real).square(), torch.sigmoid(critic_fake).square()
+
+
 class GAN(Divergence):
     """The original GAN objective as an f-divergence: ``D_f = 2 JS - log 4`` (it can be negative).
 
@@ -370,6 +408,12 @@ class GAN(Divergence):
 
     def conjugate_of_activation(self, v: Tensor) -> Tensor:
         return softplus(v)
+
+    def conjugate_curvature(self, v: Tensor) -> Tensor:
+        return torch.sigmoid(v)  # e^t = D = σ(v): f*'' = D/(1 - D)², g' = 1 - D
+
+    def curvature_weights(self, critic_real: Tensor, critic_fake: Tensor) -> tuple[Tensor, Tensor]:
+        return _logistic_weights(critic_real, critic_fake)
 
     def optimal_critic(self, r: Tensor) -> Tensor:
         return torch.log(r) - torch.log1p(r)
@@ -428,6 +472,16 @@ class Alpha(Divergence):
         # g_f(v)(α - 1) + 1 = (1 - α) softplus(-v), raised to α/(α - 1) in log space.
         log_base = math.log(1.0 - a) + log_softplus(-v)
         return torch.exp(a / (a - 1.0) * log_base) / a - 1.0 / a
+
+    def conjugate_curvature(self, v: Tensor) -> Tensor:
+        # f*'' = B^{(2-α)/(α-1)} with B = t(α - 1) + 1 (0 where f* is constant, B = 0, α > 1); for α < 1,
+        # B = (1 - α) softplus(-v) and g' = σ(-v), in log space
+        a = self.alpha
+        power = (2.0 - a) / (a - 1.0)
+        if a > 1.0:
+            base = v * (a - 1.0) + 1.0
+            return torch.where(base > 0.0, torch.pow(torch.clamp(base, min=1e-30), power), 0.0)
+        return torch.exp(power * (math.log(1.0 - a) + log_softplus(-v)) + 2.0 * F.logsigmoid(-v))
 
     def optimal_critic(self, r: Tensor) -> Tensor:
         a = self.alpha

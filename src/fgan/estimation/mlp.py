@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from fgan.critic_objective import CriticObjective
+from fgan.critic_objective import CriticBatch, CriticObjective
 from fgan.divergences import Divergence
 from fgan.errors import UsageError
 from fgan.estimation.config import EstimateConfig
@@ -77,7 +77,7 @@ def train_critic(divergence: Divergence, split: Split, config: EstimateConfig) -
     for step in range(1, config.max_steps + 1):
         real = p_train[torch.randint(len(p_train), (config.batch_size,), device=device)]
         fake = q_train[torch.randint(len(q_train), (config.batch_size,), device=device)]
-        bound, loss = objective(critic(real), critic(fake))
+        bound, loss = objective(CriticBatch(real, fake, critic(real), critic(fake)))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

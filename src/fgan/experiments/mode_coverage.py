@@ -4,6 +4,8 @@ The 2-D ring (8 modes) and grid (25 modes) are each fitted under each divergence
 seeds: the default MLP generator (latent dimension 8) and critic of ``fgan train``, Algorithm 1 with Adam at 1e-3
 falling linearly, minibatches of 512. Each run's generator then draws 10,000 samples, scored by
 :func:`fgan.modes.mode_coverage`: the modes covered and the share of high-quality samples (within 3σ of a mode).
+Plain Algorithm 1 by default; with ``--stabilizer`` (a stabiliser of :mod:`fgan.stabilizers`, or ``recommended``)
+every run is also trained with it, and the table shows both, plain first.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ class ModeRow:
     n_modes: int
     high_quality_share: float | None
     kl_to_uniform: float | None
+    stabilizer: str = "none"
 
     @property
     def trained(self) -> bool:
@@ -77,6 +80,7 @@ class ModeSummary:
     quality_mean: float | None
     quality_std: float | None
     kl_mean: float | None
+    stabilizer: str = "none"
 
 
 def default_config(steps: int = DEFAULT_STEPS, seed: int = 0) -> TrainConfig:
@@ -115,9 +119,8 @@ def train_one(
     generator, critic = build_default_models(dataset, mixture.dim)
     trainer = Trainer(generator, critic, mixture, divergence, config)
     seed_everything(config.seed)  # the minibatches drawn do not depend on the networks' initialisation
-    row = ModeRow(
-        dataset, trainer.divergence.name, config.seed, 0, 0.0, "trained", None, len(mixture.means), None, None
-    )
+    name, stabilizer = trainer.divergence.name, " + ".join(trainer.config.stabilizer)
+    row = ModeRow(dataset, name, config.seed, 0, 0.0, "trained", None, len(mixture.means), None, None, stabilizer)
     start = time.perf_counter()
     try:
         trainer.train()
@@ -125,7 +128,7 @@ def train_one(
         seconds = time.perf_counter() - start
         return replace(row, steps=trainer.step, seconds=seconds, status=f"diverged at step {trainer.step + 1}"), None
     seconds = time.perf_counter() - start
-    generated = generate(trainer.generator.eval(), samples, seed=config.seed).cpu()
+    generated = generate(trainer.evaluation_generator.eval(), samples, seed=config.seed).cpu()
     coverage = mode_coverage(generated, mixture)
     status = f"trained, {trainer.skipped_steps} steps skipped" if trainer.skipped_steps else "trained"
     row = replace(
@@ -173,6 +176,11 @@ def run_modes(
     return rows, plotted
 
 
+def side_by_side(plain: Sequence[ModeRow], stabilized: Sequence[ModeRow]) -> list[ModeRow]:
+    """The rows of both runs of the same (data set, divergence, seed) next to each other, plain first."""
+    return [row for pair in zip(plain, stabilized, strict=True) for row in pair]
+
+
 def _mean_std(values: list[float]) -> tuple[float | None, float | None]:
     if not values:
         return None, None
@@ -180,12 +188,15 @@ def _mean_std(values: list[float]) -> tuple[float | None, float | None]:
 
 
 def summarise(rows: Sequence[ModeRow]) -> list[ModeSummary]:
-    """One summary per (data set, divergence), in the order of first appearance."""
-    groups: dict[tuple[str, str], list[ModeRow]] = {}
+    """One summary per (data set, divergence, stabiliser), in the order of first appearance of the (data set,
+    divergence), its stabilisers side by side."""
+    groups: dict[tuple[str, str], dict[str, list[ModeRow]]] = {}
     for row in rows:
-        groups.setdefault((row.dataset, row.divergence), []).append(row)
+        groups.setdefault((row.dataset, row.divergence), {}).setdefault(row.stabilizer, []).append(row)
     summaries = []
-    for (dataset, divergence), group in groups.items():
+    for (dataset, divergence), stabilizer, group in (
+        (key, stabilizer, group) for key, by_stabilizer in groups.items() for stabilizer, group in by_stabilizer.items()
+    ):
         trained = [row for row in group if row.trained]
         modes_mean, modes_std = _mean_std(
             [float(row.modes_covered) for row in trained if row.modes_covered is not None]
@@ -207,6 +218,7 @@ def summarise(rows: Sequence[ModeRow]) -> list[ModeSummary]:
                 quality_mean,
                 quality_std,
                 kl_mean,
+                stabilizer,
             )
         )
     return summaries
@@ -221,20 +233,29 @@ def _spread(mean: float | None, std: float | None, digits: int) -> str:
 def format_table(summaries: Sequence[ModeSummary], rows: Sequence[ModeRow] = ()) -> str:
     """Markdown: per data set and divergence the modes covered (of all), the high-quality share (mean ± standard
     deviation over the seeds that trained), the mean KL of the mode histogram to uniform and the runs that
-    diverged; then one line for each diverged run of ``rows``."""
+    diverged, with a stabiliser column when some run was stabilised; then one line for each diverged run of
+    ``rows``."""
+    stabilized = any(summary.stabilizer != "none" for summary in summaries)
+    head = "| dataset | divergence | stabilizer |" if stabilized else "| dataset | divergence |"
     lines = [
-        "| dataset | divergence | modes covered | high-quality share | mode KL | runs diverged |",
-        "|---|---|---:|---:|---:|---:|",
+        f"{head} modes covered | high-quality share | mode KL | runs diverged |",
+        f"|---|---|{'---|' if stabilized else ''}---:|---:|---:|---:|",
     ]
     for summary in summaries:
         modes = f"{_spread(summary.modes_mean, summary.modes_std, 1)} of {summary.n_modes}"
         kl = "—" if summary.kl_mean is None else f"{summary.kl_mean:.3f}"
+        name = f"{summary.divergence} | {summary.stabilizer}" if stabilized else summary.divergence
         lines.append(
-            f"| {summary.dataset} | {summary.divergence} | {modes} | "
+            f"| {summary.dataset} | {name} | {modes} | "
             f"{_spread(summary.quality_mean, summary.quality_std, 3)} | {kl} | "
             f"{summary.diverged}/{summary.runs} |"
         )
-    diverged = [f"{row.dataset}, {row.divergence}, seed {row.seed}: {row.status}" for row in rows if not row.trained]
+    diverged = [
+        f"{row.dataset}, {row.divergence}{'' if row.stabilizer == 'none' else ', ' + row.stabilizer}, seed {row.seed}: "
+        f"{row.status}"
+        for row in rows
+        if not row.trained
+    ]
     return "\n".join([*lines, "", *diverged]).rstrip()
 
 
@@ -334,6 +355,18 @@ class ModeCoverage(Experiment[ModesOptions, ModeRow]):
         settings = {**meta, "samples": options.samples, "train": asdict(config)}
         out = open_experiment_folder(self.name, out, settings, force=options.force)
         rows, samples = run_modes(datasets, divergences, options.seeds, config, options.samples, progress)
+        if tuple(config.stabilizer) != ("none",):  # plain Algorithm 1 next to the stabilised runs
+            plain_rows, plain_samples = run_modes(
+                datasets, divergences, options.seeds, replace(config, stabilizer=("none",)), options.samples, progress
+            )
+            rows = side_by_side(plain_rows, rows)
+            samples = {
+                dataset: {
+                    **{f"{name}, plain": plot for name, plot in plain_samples[dataset].items()},
+                    **{f"{name}, stabilized": plot for name, plot in by_divergence.items()},
+                }
+                for dataset, by_divergence in samples.items()
+            }
         write_outputs(rows, samples, out, {"experiment": self.name, **meta})
         return ExperimentResult(rows, out)
 

@@ -86,7 +86,8 @@ def estimate_bound(trainer: Trainer, samples: int = EVALUATION_SAMPLES) -> float
     """F(ω̂, θ̂) on fresh samples from P and Q_θ̂ with the trained critic."""
     with torch.no_grad():
         real = trainer.data.sample(samples, trainer.device)
-        fake = trainer.generator(sample_latent(trainer.generator, samples, trainer.device))
+        generator = trainer.evaluation_generator
+        fake = generator(sample_latent(generator, samples, trainer.device))
         return float(variational_bound(trainer.divergence, trainer.critic(real), trainer.critic(fake)))
 
 
@@ -126,7 +127,7 @@ def _train(
 
 def _fit_row(trainer: Trainer, mixture: GaussianMixture, config: TrainConfig, seconds: float) -> FitRow:
     """The fitted (μ̂, σ̂) and F(ω̂, θ̂) against the exact best fit θ* and the exact divergences."""
-    divergence, generator = trainer.divergence, trainer.generator
+    divergence, generator = trainer.divergence, trainer.evaluation_generator
     assert isinstance(generator, LocationScaleGenerator), "Table 3 fits Q_θ = N(μ, σ²) (see MODEL)"
     mu_hat, sigma_hat = generator.mu.item(), generator.sigma.item()
     cover = mixture_components(mixture)

@@ -165,7 +165,7 @@ def train_and_score(setup: Table4Setup, divergence: str, variant: str, out: Path
         row = ImageRow(divergence, 0, time.perf_counter() - start, f"diverged: {err}", variant=variant)
         write_json(out / SCORE_FILE, asdict(row))
         return row
-    samples = generate(trainer.generator.eval(), setup.n_samples, seed=config.seed).cpu()
+    samples = generate(trainer.evaluation_generator.eval(), setup.n_samples, seed=config.seed).cpu()
     bound = trainer.history.bound[-1] if trainer.history.bound else None
     row = ImageRow(divergence, trainer.step, seconds, "trained", final_bound=bound, variant=variant)
     row = _score(row, samples, setup)
