@@ -71,16 +71,16 @@ def register(commands: Commands) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
     config, generator = load_run(args.run, args.device)
-    check_sample_count(args.n, config.data_shape)
     if not config.is_image:
         raise UsageError(f"{args.run} is a run on synthetic data; evaluate scores image runs")
+    n_generated = args.n or PROTOCOLS[args.protocol].n_samples
+    check_sample_count(n_generated, config.data_shape)
     check_logger(config.logger)
     data = evaluation_data(
         config.data, config.image_size, args.data_dir or config.data_dir, args.validation, seed=args.seed
     )
     if data.note:
         note(data.note)
-    n_generated = args.n or PROTOCOLS[args.protocol].n_samples
     samples = generate(generator, n_generated, args.seed).cpu()
     check_sample_shape(samples, data)
     result: dict[str, Any] = {"run": str(args.run), "data": config.data, "n_generated": n_generated}
