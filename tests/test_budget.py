@@ -42,7 +42,11 @@ def assert_same(first: list[torch.Tensor], second: list[torch.Tensor]) -> None:
 def two_steps_a_segment(monkeypatch) -> None:
     """Segments of 2.5 s by a trainer's clock that advances 1 s per reading: each segment takes two steps."""
     clock = itertools.count()
-    monkeypatch.setattr(training, "time", SimpleNamespace(monotonic=lambda: float(next(clock)), strftime=time.strftime))
+    monkeypatch.setattr(
+        training,
+        "time",
+        SimpleNamespace(monotonic=lambda: float(next(clock)), strftime=time.strftime, perf_counter=time.perf_counter),
+    )
     monkeypatch.setattr(budget, "SEGMENT_SECONDS", 2.5)
 
 

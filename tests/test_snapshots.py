@@ -48,6 +48,7 @@ def make_trainer(divergence: str, steps: int = STEPS, generator: str = "location
         betas=(0.9, 0.999),
         device="cpu",
         quiet=True,
+        stabilizer=("none",),  # plain Algorithm 1: the critic approaches the paper's optimal critic
     )
     return Trainer(model, MLPCritic(data.dim, hidden=16), data, divergence, config)
 

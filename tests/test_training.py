@@ -165,7 +165,7 @@ def test_location_scale_under_kl_learns_moment_matching() -> None:
         ({"steps": -1}, "steps"),
         ({"batch_size": 0}, "batch size"),
         ({"critic_steps": 0}, "critic steps"),
-        ({"critic_steps": 1001}, "critic steps must be <= 1000, got 1001"),
+        ({"critic_steps": 1001}, r"critic steps must be in \[1, 1000\], got 1001"),
         ({"update": "both"}, "update"),
         ({"optimizer": "lbfgs"}, "optimizer"),
         ({"lr_critic": 0.0}, "lr critic must be > 0, got 0.0"),
