@@ -80,3 +80,12 @@ def test_extrapolation_cancels_a_one_over_n_shortfall() -> None:
     assert kl_form("dv", [fold], 5.0)[0] == pytest.approx(exact - shortfall, abs=0.02)
     assert kl_form("dv-extrapolated", [fold], 5.0)[0] == pytest.approx(exact, abs=0.03)
     assert kl_form("dv-extrapolated", [HeldOut(a, b)], 5.0) == kl_form("dv", [HeldOut(a, b)], 5.0)
+
+
+@pytest.mark.parametrize("half_offset", [np.nan, 5.0])
+def test_no_extrapolation_from_a_half_fit_that_is_not_shorter(half_offset: float) -> None:
+    """A half fit whose held-out dv is NaN, or above the full fit's (a critic that only looks better on these
+    samples, as a degenerate fit of nearly separable sets does), leaves the fold at its dv."""
+    a, b = held_out(2000, 5)
+    fold = HeldOut(a, b, a + half_offset, b)  # dv of the half fit: the full fit's + half_offset
+    assert kl_form("dv-extrapolated", [fold], 5.0) == kl_form("dv", [HeldOut(a, b)], 5.0)

@@ -39,6 +39,18 @@ def test_tail_features_see_a_student_t_that_the_gaussian_fit_cannot() -> None:
     assert np.corrcoef(tails, truth)[0, 1] > 0.95 > np.corrcoef(gaussian, truth)[0, 1]
 
 
+def test_tail_features_stay_finite_where_the_sets_nearly_separate() -> None:
+    """10-D N(1, I) against N(0, I) on 3,333 samples each: without the ridge the DV objective of the four weights
+    grows without limit along a separating combination (L-BFGS ended at weights of 1e180 and a NaN critic)."""
+    rng = np.random.default_rng(0)
+    p = torch.from_numpy(rng.standard_normal((20_000, 10)).astype(np.float32))
+    q = torch.from_numpy((rng.standard_normal((20_000, 10)) + 1.0).astype(np.float32))
+    order = np.random.default_rng(0)
+    first, second = q[order.permutation(20_000)[:3333]], p[order.permutation(20_000)[:3333]]
+    critic = TailFeatureLogRatio(first, second)
+    assert torch.isfinite(critic.weights).all() and torch.isfinite(critic(torch.cat([first, second]))).all()
+
+
 @pytest.mark.parametrize("name", ["kl", "reverse-kl"])
 def test_twenty_dimensions_with_few_samples(name: str) -> None:
     p_dist, q_dist = Gaussian(np.zeros(20), np.eye(20)), Gaussian(np.full(20, 0.2), 1.1 * np.eye(20))

@@ -12,6 +12,7 @@ import pytest
 from fgan import budget
 from fgan.cli import main
 from fgan.cli.app import EXIT_INTERRUPTED
+from fgan.divergences import get_divergence
 from fgan.experiments import table4_images
 from fgan.experiments.table4_images import REFERENCE, TABLE4_DIVERGENCES, Table4Options
 from fgan.runs import read_metrics
@@ -38,13 +39,13 @@ def test_the_defaults_are_the_papers_scale() -> None:
     paper_order = "kl reverse-kl pearson neyman hellinger jeffrey js gan".split()
     assert list(options.divergences) == list(TABLE4_DIVERGENCES) == [*paper_order, "tv"]
     assert options.train.precision == table4_images.preferred_precision() in ("fp32", "bf16")
-    assert options.variants == ("plain",)
+    assert options.variants == ("plain", "recommended")
 
 
 def test_reproduce_mnist_writes_every_row_under_the_paper_protocol(fake_mnist, tmp_path, capsys) -> None:
     out = tmp_path / "table4"
     command = ["reproduce", "mnist", "--data-dir", str(fake_mnist), "--steps", "10", "--n-samples", "300"]
-    arguments = ["--divergence", "gan", "--divergence", "kl", "--out", str(out), *QUICK]
+    arguments = ["--divergence", "gan", "--divergence", "kl", "--variant", "plain", "--out", str(out), *QUICK]
     assert main([*command, *arguments]) == 0
     table = (out / "table.md").read_text()
     assert table.startswith("Parzen protocol paper: isotropic Gaussian kernel density of 300 samples, σ by 3-fold")
@@ -71,10 +72,30 @@ def test_reproduce_mnist_writes_every_row_under_the_paper_protocol(fake_mnist, t
     assert "not both" in _error_line(capsys)
 
 
+def test_the_recommended_variant_trains_with_the_divergences_stabiliser(fake_mnist, tmp_path) -> None:
+    out = tmp_path / "table4"
+    command = ["reproduce", "mnist", "--data-dir", str(fake_mnist), "--steps", "3", "--n-samples", "300", "--no-vae"]
+    command += ["--divergence", "neyman", "--out", str(out), *QUICK]
+    assert main([*command, "--variant", "plain"]) == 0
+    plain_rows = json.loads((out / "table.json").read_text())["rows"]
+    assert main([*command, "--resume"]) == 0  # the default variants: plain, kept, and recommended, added
+    rows = json.loads((out / "table.json").read_text())["rows"]
+    assert [(row["divergence"], row["variant"]) for row in rows[:2]] == [("neyman", "plain"), ("neyman", "recommended")]
+    assert rows[0] == plain_rows[0]
+    runs = out / "runs"
+    plain, recommended = (
+        json.loads((runs / name / "config.json").read_text()) for name in ("neyman", "neyman-recommended")
+    )
+    assert plain["train"]["stabilizer"] == ["none"]
+    assert recommended["train"]["stabilizer"] == list(get_divergence("neyman").recommended_stabilizer.stabilizers)
+    assert recommended["train"]["stabilizer"] != ["none"]
+    assert "| neyman | recommended | 3 |" in (out / "table.md").read_text()
+
+
 def test_the_goodfellow_protocol_chooses_sigma_on_validation_images(fake_mnist, tmp_path) -> None:
     out = tmp_path / "goodfellow"
     command = ["reproduce", "mnist", "--data-dir", str(fake_mnist), "--steps", "3", "--protocol", "goodfellow"]
-    assert main([*command, "--divergence", "js", "--no-vae", "--out", str(out), *QUICK]) == 0
+    assert main([*command, "--divergence", "js", "--variant", "plain", "--no-vae", "--out", str(out), *QUICK]) == 0
     saved = json.loads((out / "table.json").read_text())
     assert saved["protocol"] == "goodfellow" and saved["n_samples"] == 10_000
     assert [row["divergence"] for row in saved["rows"]] == ["js", REFERENCE]
@@ -92,7 +113,7 @@ def test_a_divergence_killed_mid_run_continues_on_resume(fake_mnist, tmp_path, m
     monkeypatch.setattr(budget, "resume_run", killed)
     out = tmp_path / "killed"
     command = ["reproduce", "mnist", "--data-dir", str(fake_mnist), "--minutes", "0.05", "--n-samples", "300"]
-    arguments = ["--divergence", "gan", "--no-vae", "--out", str(out), *QUICK]
+    arguments = ["--divergence", "gan", "--variant", "plain", "--no-vae", "--out", str(out), *QUICK]
     assert main([*command, *arguments]) == EXIT_INTERRUPTED
     run = out / "runs" / "gan"
     spent = budget.read_spent(run)

@@ -83,13 +83,17 @@ def form_terms(form: KLForm, a: np.ndarray, b: np.ndarray, tau: float) -> tuple[
 
 
 def fold_terms(form: KLForm, fold: HeldOut, tau: float) -> tuple[float, np.ndarray, np.ndarray]:
-    """:func:`form_terms` of one fold, dv-extrapolated included (dv where the fold has no half fit)."""
+    """:func:`form_terms` of one fold, dv-extrapolated included: dv where the fold has no half fit, and where the
+    half fit's dv is not below the full fit's (not finite, or above it: then the half fit is not in the regime of
+    the 1/n shortfall that the extrapolation cancels, and extrapolating would move the estimate the wrong way)."""
     if form != "dv-extrapolated":
         return form_terms(form, fold.a, fold.b, tau)
     value, p_terms, q_terms = form_terms("dv", fold.a, fold.b, tau)
     if fold.a_half is None or fold.b_half is None:
         return value, p_terms, q_terms
     half, p_half, q_half = form_terms("dv", fold.a_half, fold.b_half, tau)
+    if not half <= value:  # also a NaN
+        return value, p_terms, q_terms
     return 2.0 * value - half, 2.0 * p_terms - p_half, 2.0 * q_terms - q_half
 
 

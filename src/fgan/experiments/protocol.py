@@ -83,14 +83,15 @@ def quiet(message: str) -> None:
 
 
 def _comparable(values: dict[str, Any]) -> dict[str, Any]:
-    """The settings of an experiment's config.json that must match on resume (the divergences may grow)."""
+    """The settings of an experiment's config.json that must match on resume (the divergences, and the variants of
+    ``fgan reproduce mnist``, may grow)."""
     train = {key: value for key, value in values.get("train", {}).items() if key not in RESUME_MAY_CHANGE}
-    return {**{key: value for key, value in values.items() if key != "divergences"}, "train": train}
+    return {**{key: value for key, value in values.items() if key not in ("divergences", "variants")}, "train": train}
 
 
 def check_same_experiment(out: Path, name: str, settings: dict[str, Any]) -> None:
-    """Raise UsageError unless ``out`` holds experiment ``name`` started with ``settings`` (more divergences may be
-    added, and the device and progress display may change)."""
+    """Raise UsageError unless ``out`` holds experiment ``name`` started with ``settings`` (more divergences and
+    variants may be added, and the device and progress display may change)."""
     saved = read_config(out)
     if saved.get("experiment") != name:
         held = f"the {saved['experiment']} experiment" if "experiment" in saved else "a training run"
