@@ -243,6 +243,19 @@ def test_best_gaussian_fit_kl_moment_matches_a_two_mode_mixture_against_quad() -
     )
 
 
+@pytest.mark.parametrize(("name", "exact"), [("reverse-kl", math.log(2.0)), ("neyman", 1.0)])
+def test_best_gaussian_fit_of_a_mode_seeker_is_the_heaviest_of_separated_components(name: str, exact: float) -> None:
+    """With components far apart, Q on the heaviest one (weight w) gives D = -log w (reverse-kl) and 1/w - 1
+    (neyman, ∫ q²/p - 1); from the moment fit alone Nelder-Mead ended in the local minimum near (2.99, 2.02),
+    1.61 (reverse-kl), and at (2.21, 1.35), 25.0 (neyman)."""
+    mixture = parse_mixture("0.5:-4:0.6,0.3:1:0.5,0.2:5:0.8")
+    cover = [(-4.0, 0.6), (1.0, 0.5), (5.0, 0.8)]
+    start = (float(mixture.mean()), float(mixture.std()))
+    mu, sigma, value = best_gaussian_fit(get_divergence(name), mixture.log_prob, start, cover=cover)
+    assert (mu, sigma) == (pytest.approx(-4.0, abs=1e-3), pytest.approx(0.6, abs=1e-3))
+    assert value == pytest.approx(exact, rel=1e-4)
+
+
 def test_check_mass_refuses_a_component_too_narrow_for_float64() -> None:
     mixture = parse_mixture("1:0:1e-300")
     with pytest.raises(UsageError, match="mass on the quadrature grid") as caught:

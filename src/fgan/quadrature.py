@@ -130,6 +130,13 @@ def gaussian_fit_divergence(
     return f_divergence_1d(divergence, log_p, log_q, grid)
 
 
+#: Nelder-Mead's tolerances for the descent from each start, and for the refinement of the best end.
+_COARSE = {"xatol": 1e-2, "fatol": 1e-4, "maxiter": 200}
+_FINE = {"xatol": 1e-6, "fatol": 1e-10, "maxiter": 4000}
+#: The refinement's first simplex: the best end and two points this far from it in μ and in log σ.
+_STEP = 0.02
+
+
 def best_gaussian_fit(
     divergence: Divergence,
     log_p: LogDensity,
@@ -137,10 +144,15 @@ def best_gaussian_fit(
     grid: Tensor | None = None,
     cover: Sequence[Component] = (),
 ) -> tuple[float, float, float]:
-    """``θ* = argmin_θ D_f(P||N(μ, σ²))`` by Nelder-Mead over (μ, log σ), starting from ``start = (μ, σ)``.
+    """``θ* = argmin_θ D_f(P||N(μ, σ²))`` by Nelder-Mead over (μ, log σ), from ``start = (μ, σ)`` and from each
+    component of ``cover``.
 
-    Each candidate is integrated on ``grid`` or, when it is None, on the grid covering ``cover`` (P's components)
-    and the candidate (:func:`gaussian_fit_divergence`); a candidate that cannot be integrated counts as +inf.
+    D_f(P||N(μ, σ²)) has a local minimum at each well-separated component of P for the mode-seeking divergences
+    (reverse-kl, neyman: on 0.5·N(−4, 0.6²) + 0.3·N(1, 0.5²) + 0.2·N(5, 0.8²), reverse-kl from the moment fit ends
+    at (2.99, 2.02) with 1.61, against log 2 at (−4, 0.6)). So every start is descended with a loose tolerance
+    (:data:`_COARSE`), and the best end is refined with a tight one (:data:`_FINE`). Each candidate is integrated on
+    ``grid`` or, when it is None, on the grid covering ``cover`` (P's components) and the candidate
+    (:func:`gaussian_fit_divergence`); a candidate that cannot be integrated counts as +inf.
 
     Returns ``(μ*, σ*, D_f(P||Q_θ*))``.
     """
@@ -157,10 +169,9 @@ def best_gaussian_fit(
             value = float(torch.trapezoid(f_divergence_integrand(divergence, log_p_grid, log_q_grid), grid))
         return value if np.isfinite(value) else np.inf
 
-    result = minimize(
-        objective,
-        x0=np.array([start[0], np.log(start[1])]),
-        method="Nelder-Mead",
-        options={"xatol": 1e-6, "fatol": 1e-10, "maxiter": 4000},
-    )
+    starts = [np.array([mu, np.log(sigma)]) for mu, sigma in (start, *cover)]
+    ends = [minimize(objective, x0=x0, method="Nelder-Mead", options=_COARSE) for x0 in starts]
+    best = min(ends, key=lambda end: end.fun)
+    simplex = best.x + np.array([[0.0, 0.0], [_STEP, 0.0], [0.0, _STEP]])  # near the end, not 5 % of it
+    result = minimize(objective, x0=best.x, method="Nelder-Mead", options={**_FINE, "initial_simplex": simplex})
     return float(result.x[0]), float(np.exp(result.x[1])), float(result.fun)
