@@ -5,6 +5,7 @@ the weight average, the annealed instance noise, the recommendation mechanism an
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import replace
 
 import pytest
@@ -13,7 +14,7 @@ from torch import Tensor, nn
 
 from fgan.critic_objective import CriticBatch, GeneratedGradientPenalty, RealGradientPenalty, RothRegularizer
 from fgan.data import ring
-from fgan.diagnostics import SATURATED_ROWS, SaturationWatch, saturated_fraction
+from fgan.diagnostics import SATURATED_ROWS, SaturationTest, SaturationWatch, saturated_fraction, saturated_outputs
 from fgan.divergences import EXAMPLE_DIVERGENCES, Divergence, get_divergence
 from fgan.divergences.recommendations import RECOMMENDED
 from fgan.ema import GeneratorAverage
@@ -295,6 +296,21 @@ def test_the_saturated_fraction_counts_outputs_near_an_end_of_dom_f_star() -> No
     assert saturated_fraction(gan, v).item() == 0.5
     assert saturated_fraction(tv, torch.tensor([-20.0, 0.0, 20.0])).item() == pytest.approx(2 / 3)
     assert saturated_fraction(kl, v).item() == 0.0
+
+
+@pytest.mark.parametrize("name", EXAMPLE_DIVERGENCES)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_the_steps_thresholds_on_v_are_the_direct_saturation_test(name: str, dtype: torch.dtype) -> None:
+    divergence = get_divergence(name)
+    test = SaturationTest.of(divergence)
+    assert test is not None
+    v = torch.linspace(-80.0, 80.0, 100_001, dtype=dtype)
+    assert torch.equal(test.fraction(v), saturated_fraction(divergence, v))
+    saturated = test.saturated(v)
+    if saturated is None:  # g_f unbounded both ways: never saturated
+        assert (test.below, test.above) == (-math.inf, math.inf) and not saturated_outputs(divergence, v).any()
+    else:
+        assert torch.equal(saturated, saturated_outputs(divergence, v))
 
 
 def test_the_saturation_warning_comes_once_after_a_long_saturated_stretch() -> None:

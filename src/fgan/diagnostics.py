@@ -10,6 +10,7 @@ long stretch of it into one line for run.log and the progress bar, naming the st
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -25,10 +26,8 @@ SATURATED_SHARE = 0.9
 SATURATED_ROWS = 100
 
 
-def saturated_fraction(divergence: Divergence, critic_output: Tensor) -> Tensor:
-    """The fraction of outputs v whose g_f(v) is within :data:`SATURATION_TOLERANCE` of a finite end of the range
-    of g_f, g_f(±∞): the sup of dom f* (gan, js, hellinger, neyman, reverse-kl, tv, alpha with α < 1) or tv's
-    lower end -½ (0-d, on v's device; 0 where g_f is unbounded both ways, as for kl, pearson and jeffrey)."""
+def saturated_outputs(divergence: Divergence, critic_output: Tensor) -> Tensor:
+    """Where g_f(v) is within :data:`SATURATION_TOLERANCE` of a finite end of the range of g_f (boolean)."""
     low, high = divergence.activation(torch.tensor([-math.inf, math.inf], dtype=torch.float64)).tolist()
     t = divergence.activation(critic_output)
     saturated = torch.zeros_like(t, dtype=torch.bool)
@@ -37,7 +36,78 @@ def saturated_fraction(divergence: Divergence, critic_output: Tensor) -> Tensor:
         saturated |= to_end <= SATURATION_TOLERANCE
     if math.isfinite(low):
         saturated |= t - low <= SATURATION_TOLERANCE
-    return saturated.to(critic_output.dtype).mean()
+    return saturated
+
+
+def _edge(saturated_at: Callable[[float], bool], toward: float) -> float:
+    """The v nearest 0 from which ``saturated_at`` holds all the way toward ``toward`` (±inf), by doubling then
+    bisection in float64; ``toward`` itself where it never holds within 2^60."""
+    inside = math.copysign(1.0, toward)
+    while not saturated_at(inside):
+        inside *= 2.0
+        if abs(inside) > 2.0**60:
+            return toward
+    outside = -inside
+    while saturated_at(outside):
+        outside *= 2.0
+        if abs(outside) > 2.0**60:
+            return -toward  # saturated everywhere
+    for _ in range(200):
+        middle = 0.5 * (inside + outside)
+        if middle in (inside, outside):
+            break
+        inside, outside = (middle, outside) if saturated_at(middle) else (inside, middle)
+    return inside
+
+
+@dataclass(frozen=True)
+class SaturationTest:
+    """:func:`saturated_fraction` as two thresholds on v: g_f is increasing, so g_f(v) is near the top of its range
+    exactly for v >= ``above`` and near the bottom for v <= ``below`` (±inf where an end is infinite). Found once
+    per divergence; a step then compares v with them instead of evaluating g_f and its distance to the end."""
+
+    below: float
+    above: float
+
+    @classmethod
+    def of(cls, divergence: Divergence) -> SaturationTest | None:
+        """The thresholds of ``divergence``, checked against the direct test at v in [-60, 60]; None where they do
+        not reproduce it (an activation that is not increasing: then :func:`saturated_fraction` it is)."""
+
+        def at(v: float) -> bool:
+            return bool(saturated_outputs(divergence, torch.tensor([v], dtype=torch.float64)).item())
+
+        low, high = divergence.activation(torch.tensor([-math.inf, math.inf], dtype=torch.float64)).tolist()
+        near_high = (lambda v: at(v) and v > 0) if math.isfinite(high) else (lambda v: False)
+        near_low = (lambda v: at(v) and v < 0) if math.isfinite(low) else (lambda v: False)
+        test = cls(_edge(near_low, -math.inf), _edge(near_high, math.inf))
+        grid = torch.linspace(-60.0, 60.0, 2401, dtype=torch.float64)
+        direct, thresholds = saturated_outputs(divergence, grid), test.saturated(grid)
+        agree = not direct.any() if thresholds is None else torch.equal(thresholds, direct)
+        return test if agree else None
+
+    def saturated(self, critic_output: Tensor) -> Tensor | None:
+        """Where v is at or beyond a threshold (boolean); None where g_f has no finite end."""
+        if self.below == -math.inf:
+            return None if self.above == math.inf else critic_output >= self.above
+        if self.above == math.inf:
+            return critic_output <= self.below
+        return (critic_output >= self.above) | (critic_output <= self.below)
+
+    def fraction(self, critic_output: Tensor) -> Tensor:
+        """The fraction of ``critic_output`` that saturates (0-d, on its device, in its dtype)."""
+        saturated = self.saturated(critic_output)
+        if saturated is None:
+            return critic_output.new_zeros(())
+        return saturated.to(critic_output.dtype).mean()
+
+
+def saturated_fraction(divergence: Divergence, critic_output: Tensor) -> Tensor:
+    """The fraction of outputs v whose g_f(v) is within :data:`SATURATION_TOLERANCE` of a finite end of the range
+    of g_f, g_f(±∞): the sup of dom f* (gan, js, hellinger, neyman, reverse-kl, tv, alpha with α < 1) or tv's
+    lower end -½ (0-d, on v's device; 0 where g_f is unbounded both ways, as for kl, pearson and jeffrey). The
+    training step uses the same test as thresholds on v (:class:`SaturationTest`)."""
+    return saturated_outputs(divergence, critic_output).to(critic_output.dtype).mean()
 
 
 @dataclass

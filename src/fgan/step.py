@@ -27,7 +27,7 @@ from fgan.critic_objective import (
     generator_gradient_route,
 )
 from fgan.data import Sampler
-from fgan.diagnostics import saturated_fraction
+from fgan.diagnostics import SaturationTest, saturated_fraction
 from fgan.models import sample_latent
 from fgan.objectives import GeneratorObjective, generator_loss
 
@@ -153,6 +153,7 @@ class StepEngine:
         self.generator_optimizer = make_optimizer(options, self.generator_params, options.lr_generator)
         self.critic_optimizer = make_optimizer(options, self.critic_params, options.lr_critic)
         self._autocast_dtype = _AUTOCAST_DTYPES.get(options.precision)
+        self._saturation_test = SaturationTest.of(objective.divergence)
         self.scaler = torch.amp.GradScaler(device.type, enabled=options.precision == "fp16")
         self._local_forward, self._synced_forward = {}, {}
         for module in (self.generator, self.critic):
@@ -302,7 +303,10 @@ class StepEngine:
     def _saturation(self, critic_fake: Tensor) -> Tensor:
         """The step's :func:`~fgan.diagnostics.saturated_fraction` of the generated samples, averaged across
         processes."""
-        fraction = saturated_fraction(self.objective.divergence, critic_fake.detach())
+        test, critic_fake = self._saturation_test, critic_fake.detach()
+        fraction = (
+            saturated_fraction(self.objective.divergence, critic_fake) if test is None else test.fraction(critic_fake)
+        )
         distributed.all_reduce_mean(fraction)
         return fraction
 
