@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
@@ -68,6 +68,9 @@ class SaturationTest:
 
     below: float
     above: float
+    _tensors: dict[tuple[torch.device, torch.dtype, int], tuple[Tensor, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def of(cls, divergence: Divergence) -> SaturationTest | None:
@@ -95,11 +98,23 @@ class SaturationTest:
         return (critic_output >= self.above) | (critic_output <= self.below)
 
     def fraction(self, critic_output: Tensor) -> Tensor:
-        """The fraction of ``critic_output`` that saturates (0-d, on its device, in its dtype)."""
-        saturated = self.saturated(critic_output)
-        if saturated is None:
+        """The fraction of ``critic_output`` that saturates (0-d, on its device, in its dtype), as a count over the
+        number of outputs; the thresholds and that number are kept as tensors on the outputs' device (a Python
+        number is wrapped into a tensor, and converted, at every call: a step's few microseconds count)."""
+        if self.below == -math.inf and self.above == math.inf:
             return critic_output.new_zeros(())
-        return saturated.to(critic_output.dtype).mean()
+        key = (critic_output.device, critic_output.dtype, critic_output.numel())
+        if key not in self._tensors:
+            values = [self.below, self.above, float(critic_output.numel())]
+            self._tensors[key] = torch.tensor(values, device=key[0], dtype=key[1]).unbind()
+        below, above, count = self._tensors[key]
+        if self.below == -math.inf:
+            saturated = critic_output >= above
+        elif self.above == math.inf:
+            saturated = critic_output <= below
+        else:
+            saturated = (critic_output >= above) | (critic_output <= below)
+        return torch.count_nonzero(saturated).to(critic_output.dtype).div_(count)
 
 
 def saturated_fraction(divergence: Divergence, critic_output: Tensor) -> Tensor:
