@@ -80,41 +80,40 @@ class SaturationTest:
         def at(v: float) -> bool:
             return bool(saturated_outputs(divergence, torch.tensor([v], dtype=torch.float64)).item())
 
-        low, high = divergence.activation(torch.tensor([-math.inf, math.inf], dtype=torch.float64)).tolist()
-        near_high = (lambda v: at(v) and v > 0) if math.isfinite(high) else (lambda v: False)
-        near_low = (lambda v: at(v) and v < 0) if math.isfinite(low) else (lambda v: False)
-        test = cls(_edge(near_low, -math.inf), _edge(near_high, math.inf))
+        test = cls(_edge(lambda v: v < 0 and at(v), -math.inf), _edge(lambda v: v > 0 and at(v), math.inf))
         grid = torch.linspace(-60.0, 60.0, 2401, dtype=torch.float64)
         direct, thresholds = saturated_outputs(divergence, grid), test.saturated(grid)
         agree = not direct.any() if thresholds is None else torch.equal(thresholds, direct)
         return test if agree else None
 
-    def saturated(self, critic_output: Tensor) -> Tensor | None:
-        """Where v is at or beyond a threshold (boolean); None where g_f has no finite end."""
-        if self.below == -math.inf:
-            return None if self.above == math.inf else critic_output >= self.above
-        if self.above == math.inf:
-            return critic_output <= self.below
-        return (critic_output >= self.above) | (critic_output <= self.below)
-
-    def fraction(self, critic_output: Tensor) -> Tensor:
-        """The fraction of ``critic_output`` that saturates (0-d, on its device, in its dtype), as a count over the
-        number of outputs; the thresholds and that number are kept as tensors on the outputs' device (a Python
-        number is wrapped into a tensor, and converted, at every call: a step's few microseconds count)."""
-        if self.below == -math.inf and self.above == math.inf:
-            return critic_output.new_zeros(())
+    def _tensors_for(self, critic_output: Tensor) -> tuple[Tensor, ...]:
+        """``below``, ``above`` and the number of outputs as 0-d tensors on ``critic_output``'s device and in its
+        dtype, made once per (device, dtype, size): a Python number is wrapped into a tensor, and converted, at
+        every call, and a step's few microseconds count."""
         key = (critic_output.device, critic_output.dtype, critic_output.numel())
         if key not in self._tensors:
             values = [self.below, self.above, float(critic_output.numel())]
             self._tensors[key] = torch.tensor(values, device=key[0], dtype=key[1]).unbind()
-        below, above, count = self._tensors[key]
+        return self._tensors[key]
+
+    def saturated(self, critic_output: Tensor) -> Tensor | None:
+        """Where v is at or beyond a threshold (boolean); None where g_f has no finite end."""
+        if self.below == -math.inf and self.above == math.inf:
+            return None
+        below, above, _ = self._tensors_for(critic_output)
         if self.below == -math.inf:
-            saturated = critic_output >= above
-        elif self.above == math.inf:
-            saturated = critic_output <= below
-        else:
-            saturated = (critic_output >= above) | (critic_output <= below)
-        return torch.count_nonzero(saturated).to(critic_output.dtype).div_(count)
+            return critic_output >= above
+        if self.above == math.inf:
+            return critic_output <= below
+        return (critic_output >= above) | (critic_output <= below)
+
+    def fraction(self, critic_output: Tensor) -> Tensor:
+        """The fraction of ``critic_output`` that saturates (0-d, on its device, in its dtype), as a count over the
+        number of outputs."""
+        saturated = self.saturated(critic_output)
+        if saturated is None:
+            return critic_output.new_zeros(())
+        return torch.count_nonzero(saturated).to(critic_output.dtype).div_(self._tensors_for(critic_output)[2])
 
 
 def saturated_fraction(divergence: Divergence, critic_output: Tensor) -> Tensor:
