@@ -9,6 +9,7 @@ from dataclasses import replace
 import pytest
 import torch
 
+from fgan import bench
 from fgan.bench import (
     SETUPS,
     ReferenceUpdate,
@@ -87,6 +88,23 @@ def test_a_measurement_has_every_field(precision: str) -> None:
     assert row.speedup == pytest.approx(row.reference_ms_per_step / row.ms_per_step)
     assert row.gflops == pytest.approx(row.gflop_per_step / (row.ms_per_step / 1000))
     assert row.peak_fraction == pytest.approx(row.gflops / 100.0)
+
+
+def test_the_peak_is_timed_in_the_same_rounds_as_the_steps(monkeypatch) -> None:
+    """Without a given peak, the matrix product is a third run of the interleaved rounds (a drifting machine moves
+    it with the steps), PEAK_REPEATS products a round, and the row's peak is 2·2048³ FLOP over its median."""
+    calls: list[tuple[list[str], dict]] = []
+    real = bench.interleaved_ms
+
+    def recorded(runs, repeats, rounds, device, own_repeats):
+        calls.append((list(runs), own_repeats))
+        return {**real(runs, repeats, rounds, device, own_repeats), "peak": 1000.0}  # 1 s a product
+
+    monkeypatch.setattr(bench, "interleaved_ms", recorded)
+    row = measure(SETUPS["gaussian-mixture"], "fp32", batch_size=16, steps=1, rounds=1)
+    assert calls == [(["reference", "fgan", "peak"], {"peak": bench.PEAK_REPEATS})]
+    assert row.peak_gflops == pytest.approx(2 * 2048**3 / 1e9)
+    assert row.peak_fraction == pytest.approx(row.gflops / row.peak_gflops)
 
 
 def test_the_table4_setup_is_the_mnist_pair_at_batch_4096_and_runs_in_both_precisions() -> None:

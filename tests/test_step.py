@@ -274,6 +274,37 @@ def test_reduced_precision_trains_with_float32_weights_and_a_float32_bound(preci
     assert trainer.engine.scaler.is_enabled() == (precision == "fp16")
 
 
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"generator_objective": "alternative"},
+        {"stabilizer": ("r1", "noise"), "r1_gamma": 10.0, "instance_noise": 0.1},
+        {"stabilizer": ("r2",), "r2_gamma": 1.0, "update": "alternating", "critic_steps": 2},
+    ],
+    ids=["reversal", "rescaling", "r1-noise", "r2-alternating"],
+)
+def test_the_generated_batch_stays_in_the_autocast_dtype_with_the_float32_route_updates(
+    precision: str, changes: dict
+) -> None:
+    """The generated batch is handed to the critic in the autocast dtype (no float32 copy, which the critic's
+    autocast would cast back); the updates are those of the float32 copy's route, bit for bit."""
+    config = replace(SGD, optimizer="adam", lr_generator=1e-3, lr_critic=1e-3, steps=4, precision=precision, **changes)
+    parameters = []
+    for widen in (False, True):
+        seed_everything(0)
+        trainer = Trainer(MLPGenerator(2, 3, 32), MLPCritic(2, 32), ring(), "kl", config)
+        assert trainer.engine.generate().dtype == (torch.bfloat16 if precision == "bf16" else torch.float16)
+        if widen:
+            narrow = trainer.engine.generate
+            trainer.engine.generate = lambda sync=True, narrow=narrow: narrow(sync).float()  # type: ignore[method-assign]
+        seed_everything(1)
+        trainer.train()
+        parameters.append([p.detach().clone() for p in [*trainer.generator.parameters(), *trainer.critic.parameters()]])
+    assert all(torch.equal(a, b) for a, b in zip(*parameters, strict=True))
+
+
 def test_fp16_loss_scale_is_checkpointed_and_restored(tmp_path) -> None:
     run_dir = prepare_run_dir(tmp_path / "run")
     config = replace(SGD, optimizer="adam", lr_generator=1e-3, lr_critic=1e-3, steps=6, precision="fp16")

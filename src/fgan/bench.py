@@ -11,7 +11,8 @@ For each configuration (model, data and batch size) and precision it measures
 interleaved in rounds (reference, fgan, fgan, reference, ...) so that a change in machine load hits both, with the
 median ms per step of each. It counts the FLOPs of one fgan step (matrix products and convolutions, forward and
 backward, by :class:`torch.utils.flop_counter.FlopCounterMode`) and reports the achieved GFLOP/s against the
-measured peak of a 2048 x 2048 matrix product in the same precision. :func:`stabilizer_costs` times fgan's step
+peak of a 2048 x 2048 matrix product in the same precision, timed in the same rounds (a machine whose speed drifts
+moves both alike). :func:`stabilizer_costs` times fgan's step
 with each stabiliser of :mod:`fgan.stabilizers` against the plain step, interleaved the same way.
 """
 
@@ -46,6 +47,8 @@ BENCH_DIVERGENCE = "gan"
 #: Batch sizes of the sweep.
 SWEEP_BATCHES = (64, 128, 256, 512, 1024, 2048, 4096)
 PEAK_SIZE = 2048
+#: Products of the peak's matrices timed per round.
+PEAK_REPEATS = 5
 #: Memory a sample of the sweep's minibatch may take: an mnist-mlp step holds about 4,600 float32 activations a
 #: sample, with their gradients, for fgan's step and for the reference's; 256 KiB bounds that generously.
 SWEEP_BYTES_PER_SAMPLE = 256 << 10
@@ -172,37 +175,35 @@ def repeated(work: Callable[[], object]) -> Callable[[int], None]:
 
 
 def interleaved_ms(
-    runs: dict[str, Callable[[int], object]], repeats: int, rounds: int = 7, device: torch.device | None = None
+    runs: dict[str, Callable[[int], object]],
+    repeats: int,
+    rounds: int = 7,
+    device: torch.device | None = None,
+    own_repeats: dict[str, int] | None = None,
 ) -> dict[str, float]:
     """Milliseconds per repetition of each run (``run(n)`` repeats its work n times), the runs taken in turn in each
     round, in reversed order every other round, so that a change in machine load hits them all: the median over
-    ``rounds`` rounds of ``repeats`` repetitions, after a warm-up round (which also compiles). On a GPU ``device``
-    each timing waits for the device."""
+    ``rounds`` rounds of ``repeats`` repetitions (``own_repeats[name]`` for the runs it names), after a warm-up round
+    (which also compiles). On a GPU ``device`` each timing waits for the device."""
     times: dict[str, list[float]] = {name: [] for name in runs}
     for round_index in range(rounds + 1):
         order = list(runs) if round_index % 2 else list(reversed(runs))
         for name in order:
-            elapsed = _timed(runs[name], repeats, device or torch.device("cpu"))
+            count = (own_repeats or {}).get(name, repeats)
+            elapsed = _timed(runs[name], count, device or torch.device("cpu"))
             if round_index:  # round 0 warms up
                 times[name].append(elapsed)
     return {name: statistics.median(values) for name, values in times.items()}
 
 
-def matmul_peak_gflops(precision: Precision, device: torch.device, size: int = PEAK_SIZE, repeats: int = 10) -> float:
-    """GFLOP/s of a ``size`` x ``size`` matrix product in ``precision`` (fp32, bf16 or fp16), the median of
-    ``repeats`` timings after a warm-up."""
+def matmul_peak(
+    precision: Precision, device: torch.device, size: int = PEAK_SIZE
+) -> tuple[Callable[[int], None], float]:
+    """``run(n)`` taking n products of two ``size`` x ``size`` matrices in ``precision`` (fp32, bf16 or fp16), for
+    :func:`interleaved_ms`, and the GFLOP of one product (2 size³)."""
     dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
     a, b = (torch.randn(size, size, device=device).to(dtype) for _ in range(2))
-    for _ in range(3):
-        a @ b
-    times = []
-    for _ in range(repeats):
-        _synchronize(device)
-        start = time.perf_counter()
-        a @ b
-        _synchronize(device)
-        times.append(time.perf_counter() - start)
-    return 2 * size**3 / statistics.median(times) / 1e9
+    return repeated(lambda: a @ b), 2 * size**3 / 1e9
 
 
 def build_trainer_and_reference(setup: BenchSetup, config: TrainConfig) -> tuple[Trainer, ReferenceUpdate]:
@@ -239,8 +240,9 @@ def measure(
     compile: bool = False,
     peak: float | None = None,
 ) -> BenchRow:
-    """Time ``setup`` in ``precision`` against the float32 reference: ``rounds`` interleaved rounds of ``steps``
-    steps each, after one warm-up round, both at torch's thread count (no :class:`fgan.threads.ThreadGovernor`:
+    """Time ``setup`` in ``precision`` against the float32 reference and the matrix-product peak (:func:`matmul_peak`,
+    unless ``peak`` gives the GFLOP/s): ``rounds`` interleaved rounds of ``steps`` steps each (:data:`PEAK_REPEATS`
+    products), after one warm-up round, all at torch's thread count (no :class:`fgan.threads.ThreadGovernor`:
     ``benchmarks/contention.py`` measures it)."""
     config = replace(
         setup.train,
@@ -253,11 +255,12 @@ def measure(
     trainer, reference = build_trainer_and_reference(setup, config)
     trainer.config.steps = 10**9  # the trainer's step target; steps are taken ``steps`` at a time
     gflop = step_gflop(trainer)
-    times = interleaved_ms(
-        {"reference": reference.train, "fgan": lambda n: trainer.train(steps=n)}, steps, rounds, trainer.device
-    )
+    runs = {"reference": reference.train, "fgan": lambda n: trainer.train(steps=n)}
+    if peak is None:
+        runs["peak"], product_gflop = matmul_peak(precision, trainer.device)
+    times = interleaved_ms(runs, steps, rounds, trainer.device, own_repeats={"peak": PEAK_REPEATS})
     ms, reference_ms = times["fgan"], times["reference"]
-    peak = peak if peak is not None else matmul_peak_gflops(precision, trainer.device)
+    peak = peak if peak is not None else product_gflop / (times["peak"] / 1000)
     gflops = gflop / (ms / 1000)
     return BenchRow(
         config=setup.name,
@@ -287,8 +290,7 @@ def run_bench(
     notify: Callable[[str], None] | None = None,
     batches: Sequence[int | None] = (None,),
 ) -> list[BenchRow]:
-    """:func:`measure` for every configuration, batch size (None: the configuration's own) and precision, the
-    matrix-product peak measured once per precision."""
+    """:func:`measure` for every configuration, batch size (None: the configuration's own) and precision."""
     unknown = [name for name in configs if name not in SETUPS]
     bad_precisions = [name for name in precisions if name not in PRECISIONS]
     if unknown:
@@ -301,7 +303,6 @@ def run_bench(
             "--precision fp16 on the CPU: float16 autocast has no fast CPU kernels (one step takes minutes); "
             "use fp32 or bf16 there, fp16 on a GPU"
         )
-    peaks = {precision: matmul_peak_gflops(precision, resolved) for precision in precisions}
     rows = []
     for name in configs:
         for batch_size in batches:
@@ -309,7 +310,7 @@ def run_bench(
                 if notify is not None:
                     notify(f"{name} {precision}" + (f" batch {batch_size}" if batch_size else "") + " ...")
                 setup = SETUPS[name]
-                rows.append(measure(setup, precision, batch_size, device, steps, rounds, compile, peaks[precision]))
+                rows.append(measure(setup, precision, batch_size, device, steps, rounds, compile))
     return rows
 
 

@@ -252,7 +252,7 @@ class StepEngine:
             hook = fake.register_hook(torch.neg)
         else:
             ratio, trusted = cotangent_ratio(critic_fake, loss_critic, loss_generator)
-            hook = fake.register_hook(lambda grad: grad * ratio.view(-1, *[1] * (grad.ndim - 1)).to(grad.dtype))
+            hook = fake.register_hook(lambda grad: (grad * ratio.view(-1, *[1] * (grad.ndim - 1))).to(grad.dtype))
         try:
             grads = self._backward(loss_critic, self.critic_params + self.generator_params, ratio is not None)
         finally:
@@ -265,16 +265,19 @@ class StepEngine:
             distributed.all_reduce_mean(grad)
         return critic_grads, generator_grads, True
 
-    def forward(self, module: nn.Module, inputs: Tensor, sync: bool = True) -> Tensor:
+    def forward(self, module: nn.Module, inputs: Tensor, sync: bool = True, keep_dtype: bool = False) -> Tensor:
         """``module(inputs)``: compiled when ``options.compile`` is set; with several processes through its
         DistributedDataParallel wrapper when ``sync`` (its gradients of the next backward pass are then averaged
         across processes, so pass False when that pass takes none of them); in bf16 and fp16 under autocast, with the
-        output cast to float32, so that the divergence arithmetic never runs in reduced precision."""
+        output cast to float32, so that the divergence arithmetic never runs in reduced precision, unless
+        ``keep_dtype`` (the generated batch, which only the critic's autocast reads: a float32 copy would be cast
+        back to the same values there, forward and backward)."""
         forward = (self._synced_forward if sync else self._local_forward)[module]
         if self._autocast_dtype is None:
             return forward(inputs)
         with torch.autocast(self.device.type, dtype=self._autocast_dtype):
-            return forward(inputs).float()
+            outputs = forward(inputs)
+        return outputs if keep_dtype else outputs.float()
 
     def _critic_batch(self, real: Tensor, fake: Tensor) -> CriticBatch:
         """The critic's :class:`~fgan.critic_objective.CriticBatch` on ``real`` and ``fake``, with instance noise
@@ -297,8 +300,9 @@ class StepEngine:
         if not self.input_noise_std:
             return samples
         shape = (self.options.batch_size, *samples.shape[1:])
-        noise = distributed.shard(torch.randn(shape, device=samples.device, dtype=samples.dtype))
-        return samples + self.input_noise_std * noise
+        dtype = torch.promote_types(samples.dtype, torch.float32)  # drawn as wide as the sum it joins
+        noise = distributed.shard(torch.randn(shape, device=samples.device, dtype=dtype))
+        return (samples + self.input_noise_std * noise).to(samples.dtype)
 
     def _saturation(self, critic_fake: Tensor) -> Tensor:
         """The step's :func:`~fgan.diagnostics.saturated_fraction` of the generated samples, averaged across
@@ -323,9 +327,10 @@ class StepEngine:
         return distributed.shard(self.data.sample(self.options.batch_size, self.device))
 
     def generate(self, sync: bool = True) -> Tensor:
-        """Samples of Q_θ from this process's share of a global minibatch of latent codes."""
+        """Samples of Q_θ from this process's share of a global minibatch of latent codes; in bf16 and fp16 in the
+        autocast dtype (see :meth:`forward`)."""
         latent = distributed.shard(sample_latent(self.generator, self.options.batch_size, self.device))
-        return self.forward(self.generator, latent, sync)
+        return self.forward(self.generator, latent, sync, keep_dtype=True)
 
     def _backward(self, loss: Tensor, params: list[nn.Parameter], retain_graph: bool = False) -> tuple[Tensor, ...]:
         """∂loss/∂params by a backward pass into ``.grad`` (which lets DistributedDataParallel average them across
