@@ -255,7 +255,7 @@ def measure(
     trainer, reference = build_trainer_and_reference(setup, config)
     trainer.config.steps = 10**9  # the trainer's step target; steps are taken ``steps`` at a time
     gflop = step_gflop(trainer)
-    runs = {"reference": reference.train, "fgan": lambda n: trainer.train(steps=n)}
+    runs: dict[str, Callable[[int], object]] = {"reference": reference.train, "fgan": lambda n: trainer.train(steps=n)}
     if peak is None:
         runs["peak"], product_gflop = matmul_peak(precision, trainer.device)
     times = interleaved_ms(runs, steps, rounds, trainer.device, own_repeats={"peak": PEAK_REPEATS})
