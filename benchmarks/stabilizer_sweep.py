@@ -7,7 +7,7 @@ the runs already there, so an interrupted sweep resumes where it stopped.
 
     nice -n 10 env OMP_NUM_THREADS=1 python benchmarks/stabilizer_sweep.py --out sweep.jsonl \\
         [--datasets ring grid] [--divergences kl js ...] [--settings none roth:0.1 r1:1 ...] [--seeds 0 1 2] \\
-        [--steps 3000]
+        [--steps 3000] [--networks 256x3,128x3]
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from fgan.experiments.mode_coverage import DATASETS, MODE_DIVERGENCES, default_config, train_one
+from fgan.runner import ModelConfig
 from fgan.stabilizers import STABILIZERS, WEIGHT_DEFAULTS
 from fgan.training import TrainConfig
 
@@ -40,12 +41,39 @@ def setting_options(setting: str) -> dict[str, Any]:
     return {"stabilizer": tuple(names), **weights}
 
 
-def done_keys(out: Path) -> set[tuple[str, str, str, int, int]]:
-    """The (data set, divergence, setting, seed, steps) of the runs ``out`` already holds."""
+#: ``fgan train``'s networks for synthetic data, as ``--networks`` writes them.
+_DEFAULT_MODEL = ModelConfig()
+DEFAULT_NETWORKS = (
+    f"{_DEFAULT_MODEL.generator_hidden}x{_DEFAULT_MODEL.generator_depth},"
+    f"{_DEFAULT_MODEL.critic_hidden}x{_DEFAULT_MODEL.critic_depth}"
+)
+
+
+def network_sizes(networks: str) -> ModelConfig:
+    """The ModelConfig of ``--networks`` (``256x3,128x3``: generator units x hidden layers, critic likewise)."""
+    try:
+        (g_hidden, g_depth), (c_hidden, c_depth) = (map(int, part.split("x")) for part in networks.split(","))
+    except ValueError:
+        raise SystemExit(f"--networks {networks!r}: expected GENERATOR_UNITSxLAYERS,CRITIC_UNITSxLAYERS") from None
+    return ModelConfig(generator_hidden=g_hidden, generator_depth=g_depth, critic_hidden=c_hidden, critic_depth=c_depth)
+
+
+def done_keys(out: Path) -> set[tuple[str, str, str, int, int, str]]:
+    """The (data set, divergence, setting, seed, steps, networks) of the runs ``out`` already holds."""
     if not out.exists():
         return set()
     rows = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
-    return {(row["dataset"], row["divergence"], row["setting"], row["seed"], row["steps_asked"]) for row in rows}
+    return {
+        (
+            row["dataset"],
+            row["divergence"],
+            row["setting"],
+            row["seed"],
+            row["steps_asked"],
+            row.get("networks", DEFAULT_NETWORKS),
+        )
+        for row in rows
+    }
 
 
 def main() -> None:
@@ -56,18 +84,20 @@ def main() -> None:
     parser.add_argument("--settings", nargs="+", default=list(DEFAULT_SETTINGS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--steps", type=int, default=default_config().steps)
+    parser.add_argument("--networks", default=DEFAULT_NETWORKS, help="generator and critic sizes, UNITSxLAYERS each")
     args = parser.parse_args()
+    model = network_sizes(args.networks)
     done = done_keys(args.out)
     for setting in args.settings:  # a setting over every divergence first, so a partial sweep compares settings
         changes = setting_options(setting)
         for dataset in args.datasets:
             for divergence in args.divergences:
                 for seed in args.seeds:
-                    if (dataset, divergence, setting, seed, args.steps) in done:
+                    if (dataset, divergence, setting, seed, args.steps, args.networks) in done:
                         continue
                     config: TrainConfig = replace(default_config(steps=args.steps, seed=seed), **changes)
-                    row, _ = train_one(dataset, divergence, config)
-                    line = {"setting": setting, "steps_asked": args.steps, **asdict(row)}
+                    row, _ = train_one(dataset, divergence, config, model=model)
+                    line = {"setting": setting, "steps_asked": args.steps, "networks": args.networks, **asdict(row)}
                     with open(args.out, "a") as file:
                         file.write(json.dumps(line) + "\n")
                     print(

@@ -101,22 +101,28 @@ def check_names(datasets: Sequence[str], divergences: Sequence[str]) -> list[str
     return [get_divergence(name).name for name in divergences]
 
 
-def build_default_models(dataset: str, dim: int) -> tuple[nn.Module, nn.Module]:
-    """The generator and critic ``fgan train`` builds for the synthetic data set ``dataset`` of dimension ``dim``."""
-    return build_models(RunConfig(data=dataset, model=ModelConfig().resolved(dataset), data_shape=[dim]))
+def build_default_models(dataset: str, dim: int, model: ModelConfig | None = None) -> tuple[nn.Module, nn.Module]:
+    """The generator and critic ``fgan train`` builds for the synthetic data set ``dataset`` of dimension ``dim``
+    (with ``model``'s sizes, by default ``fgan train``'s)."""
+    return build_models(RunConfig(data=dataset, model=(model or ModelConfig()).resolved(dataset), data_shape=[dim]))
 
 
 def train_one(
-    dataset: str, divergence: str, config: TrainConfig, samples: int = DEFAULT_SAMPLES
+    dataset: str,
+    divergence: str,
+    config: TrainConfig,
+    samples: int = DEFAULT_SAMPLES,
+    model: ModelConfig | None = None,
 ) -> tuple[ModeRow, Tensor | None]:
-    """Fit ``dataset`` under ``divergence`` with ``config`` (in memory) and score ``samples`` generated samples.
+    """Fit ``dataset`` under ``divergence`` with ``config`` (in memory, the networks of ``model``, by default those
+    of ``fgan train``) and score ``samples`` generated samples.
 
     Returns the row and the generated samples (on the CPU), or None in place of the samples for a run stopped by
     a non-finite loss or gradient, whose row says at which step it diverged.
     """
     mixture = synthetic_mixture(dataset)
     seed_everything(config.seed)
-    generator, critic = build_default_models(dataset, mixture.dim)
+    generator, critic = build_default_models(dataset, mixture.dim, model)
     trainer = Trainer(generator, critic, mixture, divergence, config)
     seed_everything(config.seed)  # the minibatches drawn do not depend on the networks' initialisation
     name, stabilizer = trainer.divergence.name, " + ".join(trainer.config.stabilizer)
