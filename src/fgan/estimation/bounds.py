@@ -15,8 +15,7 @@ With ``a_i = s(x_i)`` on n samples of P and ``b_j = s(y_j)`` on m samples of Q:
 * ``dv-extrapolated``: Richardson extrapolation of dv in the number of training samples. A critic with p
   parameters fitted on n samples misses the best one by an error of order p/n, and its bound falls short by
   ≈ c/n; the same critic fitted on half of them falls short by ≈ 2c/n, so ``2 dv_n - dv_{n/2}`` (both on the same
-  held-out samples) cancels the 1/n term (the jackknife's bias correction is the same extrapolation), taken in a
-  fold only where that shortfall stands out of the held-out samples' noise (:func:`fold_terms`). No longer a
+  held-out samples) cancels the 1/n term (the jackknife's bias correction is the same extrapolation). No longer a
   bound; it matters where p/n is large (the Gaussian fit in 50 dimensions: 1,325 covariance entries per set), and
   it is taken only for critics fitted without steps (a trained MLP's error is set by its steps too): for a fold
   with an MLP it is that fold's dv.
@@ -83,26 +82,17 @@ def form_terms(form: KLForm, a: np.ndarray, b: np.ndarray, tau: float) -> tuple[
     return float(a.mean()), a, np.zeros(1)
 
 
-#: Standard errors by which a half fit's dv must fall below the full fit's for dv-extrapolated to extrapolate.
-SHORTFALL_Z = 2.0
-
-
 def fold_terms(form: KLForm, fold: HeldOut, tau: float) -> tuple[float, np.ndarray, np.ndarray]:
     """:func:`form_terms` of one fold, dv-extrapolated included: dv where the fold has no half fit, and where the
-    half fit's shortfall dv(n) − dv(n/2) is not resolved from the noise of the held-out samples: not above
-    :data:`SHORTFALL_Z` standard errors of the paired difference (influences ``a − a_half``, ``c − c_half``). A
-    shortfall below the noise (a critic with few parameters, as the tail features in 3 dimensions) leaves nothing
-    for the extrapolation to cancel but doubles that noise into the estimate; a half fit above the full one, or not
-    finite, is not in the regime of the 1/n shortfall at all."""
+    half fit's dv is not below the full fit's (not finite, or above it: then the half fit is not in the regime of
+    the 1/n shortfall that the extrapolation cancels, and extrapolating would move the estimate the wrong way)."""
     if form != "dv-extrapolated":
         return form_terms(form, fold.a, fold.b, tau)
     value, p_terms, q_terms = form_terms("dv", fold.a, fold.b, tau)
     if fold.a_half is None or fold.b_half is None:
         return value, p_terms, q_terms
     half, p_half, q_half = form_terms("dv", fold.a_half, fold.b_half, tau)
-    p_shortfall, q_shortfall = p_terms - p_half, q_terms - q_half
-    shortfall_se = math.sqrt(p_shortfall.var(ddof=1) / len(p_shortfall) + q_shortfall.var() / len(q_shortfall))
-    if not value - half > SHORTFALL_Z * shortfall_se:  # also a NaN
+    if not half <= value:  # also a NaN
         return value, p_terms, q_terms
     return 2.0 * value - half, 2.0 * p_terms - p_half, 2.0 * q_terms - q_half
 
