@@ -72,8 +72,16 @@ def fold_parts(
     n_p: int, n_q: int, folds: int, generator: np.random.Generator
 ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
     """Per fold, ``(P training indices, P held-out indices, Q training, Q held-out)``."""
-    p_folds = np.array_split(generator.permutation(n_p), folds)
-    q_folds = np.array_split(generator.permutation(n_q), folds)
+    return complement_parts(generator.permutation(n_p), generator.permutation(n_q), folds)
+
+
+def complement_parts(
+    p_order: np.ndarray, q_order: np.ndarray, folds: int
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """``p_order`` and ``q_order`` (indices) each cut into ``folds`` consecutive parts; per part, ``(P indices of the
+    other parts, P part, Q indices of the other parts, Q part)``."""
+    p_folds = np.array_split(p_order, folds)
+    q_folds = np.array_split(q_order, folds)
     parts = []
     for fold in range(folds):
         p_rest = np.concatenate([part for index, part in enumerate(p_folds) if index != fold])
@@ -121,13 +129,22 @@ class _Candidate:
     curve: list[dict[str, float]] = field(default_factory=list)
 
 
-def _candidate(log_ratio: nn.Module, first: Tensor, second: Tensor, split: Split) -> _Candidate:
-    """``log_ratio`` clamped to its ranges on ``first`` and ``second``, with its bound on ``split``'s validation
-    samples."""
+def _clamped(log_ratio: nn.Module, first: Tensor, second: Tensor) -> tuple[ClampedCritic, ClampedCritic]:
+    """``log_ratio`` clamped for held-out samples of the first set and of the second, to its ranges on ``first`` and
+    on ``second``."""
     with torch.no_grad():
         on_first, on_second = log_ratio(first), log_ratio(second)
-        for_first = ClampedCritic(log_ratio, on_first.min(), on_first.max())
-        for_second = ClampedCritic(log_ratio, on_second.min(), on_second.max())
+    return (
+        ClampedCritic(log_ratio, on_first.min(), on_first.max()),
+        ClampedCritic(log_ratio, on_second.min(), on_second.max()),
+    )
+
+
+def _candidate(log_ratio: nn.Module, first: Tensor, second: Tensor, split: Split) -> _Candidate:
+    """``log_ratio`` clamped to its ranges on ``first`` and ``second`` (:func:`_clamped`), with its bound on
+    ``split``'s validation samples."""
+    for_first, for_second = _clamped(log_ratio, first, second)
+    with torch.no_grad():
         bound = _dv(for_first(split.p_validation), for_second(split.q_validation))
     return _Candidate(for_first, for_second, bound)
 
@@ -148,12 +165,9 @@ def _reported_bound(
         fits.append((first[: len(first) // 2], second[: len(second) // 2]))
     outputs = []
     for a, b in fits:
-        candidate = _candidate(fit(a, b), a, b, Split(a, b, *scored))
+        for_first, for_second = _clamped(fit(a, b), a, b)
         with torch.no_grad():
-            outputs += [
-                candidate.for_first(scored[0]).double().numpy(),
-                candidate.for_second(scored[1]).double().numpy(),
-            ]
+            outputs += [for_first(scored[0]).double().numpy(), for_second(scored[1]).double().numpy()]
     return fold_terms("dv-extrapolated" if len(fits) == 2 else "dv", HeldOut(*outputs), config.smile_tau)[0]
 
 
@@ -166,12 +180,10 @@ def _closed_form_score(kind: str, split: Split, config: EstimateConfig) -> float
     on the held-out part); the held-out part of the fold stays unseen."""
     first = torch.cat([split.p_fit, split.p_validation])
     second = torch.cat([split.q_fit, split.q_validation])
-    first_parts = np.array_split(np.arange(len(first)), INNER_FOLDS)
-    second_parts = np.array_split(np.arange(len(second)), INNER_FOLDS)
-    bounds = []
-    for a_out, b_out in zip(first_parts, second_parts, strict=True):
-        a_rest, b_rest = np.setdiff1d(np.arange(len(first)), a_out), np.setdiff1d(np.arange(len(second)), b_out)
-        bounds.append(_reported_bound(kind, (first[a_rest], second[b_rest]), (first[a_out], second[b_out]), config))
+    bounds = [
+        _reported_bound(kind, (first[a_rest], second[b_rest]), (first[a_out], second[b_out]), config)
+        for a_rest, a_out, b_rest, b_out in complement_parts(np.arange(len(first)), np.arange(len(second)), INNER_FOLDS)
+    ]
     return float(np.mean(bounds))
 
 
@@ -207,11 +219,14 @@ def log_ratio_cross_fit(
             assert mlp is not None
             chosen = mlp
         else:  # no steps to choose: refitted on all the fold's training samples, and on half
-            chosen = _candidate(CLOSED_FORM[kind](first[a_rest], second[b_rest]), first[a_rest], second[b_rest], split)
+            fit = CLOSED_FORM[kind]
+            chosen = _Candidate(
+                *_clamped(fit(first[a_rest], second[b_rest]), first[a_rest], second[b_rest]), bounds[kind]
+            )
             a_half, b_half = first[a_rest[: len(a_rest) // 2]], second[b_rest[: len(b_rest) // 2]]
-            half = _candidate(CLOSED_FORM[kind](a_half, b_half), a_half, b_half, split)
+            half_first, half_second = _clamped(fit(a_half, b_half), a_half, b_half)
             with torch.no_grad():
-                half_real, half_fake = half.for_first(first[a_out]).cpu(), half.for_second(second[b_out]).cpu()
+                half_real, half_fake = half_first(first[a_out]).cpu(), half_second(second[b_out]).cpu()
         result.half_real.append(half_real)
         result.half_fake.append(half_fake)
         with torch.no_grad():
