@@ -6,9 +6,13 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
+from scipy.stats import norm
 
 from fgan.cli import main
+from fgan.errors import UsageError
+from fgan.experiments.estimation_gaussians import exact_ratio_dv, make_pair
 from fgan.experiments.estimation_pairs import heavy_tailed_truth
 
 
@@ -41,6 +45,8 @@ def test_reproduce_estimation_rows(capsys) -> None:
     assert rows[1]["truth_se"] > 0.0  # js has no closed form: Monte Carlo
     assert rows[0]["samples"] == 1500 and rows[0]["form"] == "dv-extrapolated" and rows[0]["knn"] is not None
     assert rows[1]["form"] == "f-gan" and rows[1]["knn"] is None  # kNN gives kl and reverse-kl only
+    assert rows[0]["exact_ratio"] is not None and rows[1]["exact_ratio"] is None
+    assert rows[0]["exact_ratio_relative_error"] == pytest.approx((rows[0]["exact_ratio"] - 0.245) / 0.245)
 
 
 def test_heavy_tailed_truth_matches_closed_forms() -> None:
@@ -53,3 +59,26 @@ def test_heavy_tailed_truth_matches_closed_forms() -> None:
     for name, exact in (("kl", exact_kl), ("reverse-kl", exact_reverse)):
         truth, se = heavy_tailed_truth(name, "laplace", 2)
         assert truth == pytest.approx(2 * exact, abs=4 * se) and se < 0.002
+
+
+def test_exact_ratio_dv_is_the_bound_of_the_true_log_ratio_on_the_samples() -> None:
+    """kl and reverse-kl on the 1-D shift pair (N(0, 1) against N(0.7 u, 1), u = ±1) against the same bound from
+    scipy.stats' densities, and, on 400,000 samples, against the exact 0.245 within 4 standard errors."""
+    p, q = make_pair("shift", 1)
+    shift = float(q.mean[0])
+    rng = np.random.default_rng(3)
+    p_samples, q_samples = p.sample(5000, rng), q.sample(5000, rng)
+
+    def log_ratio(x: np.ndarray, name: str) -> np.ndarray:
+        log_p, log_q = norm.logpdf(x[:, 0]), norm.logpdf(x[:, 0], loc=shift)
+        return log_p - log_q if name == "kl" else log_q - log_p
+
+    for name, first, second in (("kl", p_samples, q_samples), ("reverse-kl", q_samples, p_samples)):
+        by_hand = log_ratio(first, name).mean() - np.log(np.exp(log_ratio(second, name)).mean())
+        assert exact_ratio_dv(name, p, q, p_samples, q_samples) == pytest.approx(by_hand, rel=1e-12)
+    big_p, big_q = p.sample(400_000, rng), q.sample(400_000, rng)
+    se = abs(shift) * math.sqrt(2 / 400_000)  # sd of log r under either set is |shift|
+    for name in ("kl", "reverse-kl"):
+        assert exact_ratio_dv(name, p, q, big_p, big_q) == pytest.approx(0.245, abs=4 * se)
+    with pytest.raises(UsageError, match="kl and reverse-kl"):
+        exact_ratio_dv("js", p, q, p_samples, q_samples)
