@@ -12,7 +12,7 @@ from scipy.stats import norm
 
 from fgan.cli import main
 from fgan.errors import UsageError
-from fgan.experiments.estimation_gaussians import exact_ratio_dv, make_pair
+from fgan.experiments.estimation_gaussians import EstimateRow, exact_ratio_dv, format_rows, make_pair
 from fgan.experiments.estimation_pairs import heavy_tailed_truth
 
 
@@ -82,3 +82,24 @@ def test_exact_ratio_dv_is_the_bound_of_the_true_log_ratio_on_the_samples() -> N
         assert exact_ratio_dv(name, p, q, big_p, big_q) == pytest.approx(0.245, abs=4 * se)
     with pytest.raises(UsageError, match="kl and reverse-kl"):
         exact_ratio_dv("js", p, q, p_samples, q_samples)
+
+
+def test_the_table_counts_the_exact_ratio_errors_of_kl_rows_only() -> None:
+    """A kl row whose exact-ratio bound is 20 % off and a js row without one: the summary counts 1 of 1."""
+    common = dict(
+        pair="shift", dim=1, samples=100, repeat=0, truth=1.0, truth_se=0.0, ci_low=0.9, ci_high=1.3, covered=True,
+        seconds=1.0, critics="3 mlp", k_hat=0.1, reliable=True,
+    )  # fmt: skip
+    kl = EstimateRow(
+        divergence="kl", estimate=1.2, relative_error=0.2, form="dv", knn=1.0, knn_relative_error=0.0,
+        exact_ratio=1.2, exact_ratio_relative_error=0.2, **common,
+    )  # fmt: skip
+    js = EstimateRow(
+        divergence="js", estimate=1.05, relative_error=0.05, form="f-gan", knn=None, knn_relative_error=None,
+        exact_ratio=None, exact_ratio_relative_error=None, **common,
+    )  # fmt: skip
+    table = format_rows([kl, js]).splitlines()
+    assert table[2].split("|")[-3].strip() == "+20.0%" and table[3].split("|")[-3].strip() == "–"
+    assert "1 of 2 estimates within 10%" in table[-1]
+    assert "1 more than 15% off and flagged reliable" in table[-1]
+    assert "the exact log ratio on the same samples is more than 15% off in 1 of 1" in table[-1]

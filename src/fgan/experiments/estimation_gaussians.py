@@ -230,12 +230,13 @@ def format_rows(rows: list[EstimateRow]) -> str:
     trusted_wrong = sum(row.reliable and abs(row.relative_error) > 0.15 for row in rows)
     compared = [row for row in rows if row.knn_relative_error is not None]
     knn_closer = sum(abs(row.knn_relative_error or 0.0) < abs(row.relative_error) for row in compared)
-    exact_off = sum(abs(row.exact_ratio_relative_error or 0.0) > 0.15 for row in compared)
+    exact = [row.exact_ratio_relative_error for row in rows if row.exact_ratio_relative_error is not None]
+    exact_off = sum(abs(error) > 0.15 for error in exact)
     lines.append(
         f"\n{within} of {len(rows)} estimates within 10% of the truth; the interval covers the truth in "
         f"{covered} of {len(rows)}; {trusted_wrong} more than 15% off and flagged reliable; the kNN estimate is "
         f"closer in {knn_closer} of {len(compared)}; the exact log ratio on the same samples is more than 15% off "
-        f"in {exact_off} of {len(compared)}; {sum(row.seconds for row in rows):.0f} s of estimation"
+        f"in {exact_off} of {len(exact)}; {sum(row.seconds for row in rows):.0f} s of estimation"
     )
     return "\n".join(lines)
 
