@@ -7,7 +7,7 @@ the runs already there, so an interrupted sweep resumes where it stopped.
 
     nice -n 10 env OMP_NUM_THREADS=1 python benchmarks/stabilizer_sweep.py --out sweep.jsonl \\
         [--datasets ring grid] [--divergences kl js ...] [--settings none roth:0.1 r1:1 ...] [--seeds 0 1 2] \\
-        [--steps 3000] [--networks 256x3,128x3]
+        [--steps 3000] [--networks 256x3,128x3] [--latent-dim 2]
 """
 
 from __future__ import annotations
@@ -49,17 +49,24 @@ DEFAULT_NETWORKS = (
 )
 
 
-def network_sizes(networks: str) -> ModelConfig:
-    """The ModelConfig of ``--networks`` (``256x3,128x3``: generator units x hidden layers, critic likewise)."""
+def network_sizes(networks: str, latent_dim: int | None = None) -> ModelConfig:
+    """The ModelConfig of ``--networks`` (``256x3,128x3``: generator units x hidden layers, critic likewise) and
+    ``--latent-dim`` (None: the model's default)."""
     try:
         (g_hidden, g_depth), (c_hidden, c_depth) = (map(int, part.split("x")) for part in networks.split(","))
     except ValueError:
         raise SystemExit(f"--networks {networks!r}: expected GENERATOR_UNITSxLAYERS,CRITIC_UNITSxLAYERS") from None
-    return ModelConfig(generator_hidden=g_hidden, generator_depth=g_depth, critic_hidden=c_hidden, critic_depth=c_depth)
+    return ModelConfig(
+        latent_dim=latent_dim,
+        generator_hidden=g_hidden,
+        generator_depth=g_depth,
+        critic_hidden=c_hidden,
+        critic_depth=c_depth,
+    )
 
 
-def done_keys(out: Path) -> set[tuple[str, str, str, int, int, str]]:
-    """The (data set, divergence, setting, seed, steps, networks) of the runs ``out`` already holds."""
+def done_keys(out: Path) -> set[tuple[str, str, str, int, int, str, int | None]]:
+    """The (data set, divergence, setting, seed, steps, networks, latent size) of the runs ``out`` already holds."""
     if not out.exists():
         return set()
     rows = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
@@ -71,6 +78,7 @@ def done_keys(out: Path) -> set[tuple[str, str, str, int, int, str]]:
             row["seed"],
             row["steps_asked"],
             row.get("networks", DEFAULT_NETWORKS),
+            row.get("latent_dim"),
         )
         for row in rows
     }
@@ -85,19 +93,26 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--steps", type=int, default=default_config().steps)
     parser.add_argument("--networks", default=DEFAULT_NETWORKS, help="generator and critic sizes, UNITSxLAYERS each")
+    parser.add_argument("--latent-dim", type=int, default=None, help="size of z (default: the model's, 8)")
     args = parser.parse_args()
-    model = network_sizes(args.networks)
+    model = network_sizes(args.networks, args.latent_dim)
     done = done_keys(args.out)
     for setting in args.settings:  # a setting over every divergence first, so a partial sweep compares settings
         changes = setting_options(setting)
         for dataset in args.datasets:
             for divergence in args.divergences:
                 for seed in args.seeds:
-                    if (dataset, divergence, setting, seed, args.steps, args.networks) in done:
+                    if (dataset, divergence, setting, seed, args.steps, args.networks, args.latent_dim) in done:
                         continue
                     config: TrainConfig = replace(default_config(steps=args.steps, seed=seed), **changes)
                     row, _ = train_one(dataset, divergence, config, model=model)
-                    line = {"setting": setting, "steps_asked": args.steps, "networks": args.networks, **asdict(row)}
+                    line = {
+                        "setting": setting,
+                        "steps_asked": args.steps,
+                        "networks": args.networks,
+                        "latent_dim": args.latent_dim,
+                        **asdict(row),
+                    }
                     with open(args.out, "a") as file:
                         file.write(json.dumps(line) + "\n")
                     print(
