@@ -21,7 +21,6 @@ import math
 import numpy as np
 import torch
 from scipy.optimize import minimize
-from torch import Tensor
 
 from fgan.data import GaussianMixture, parse_mixture
 from fgan.divergences import Divergence, get_divergence
@@ -33,18 +32,9 @@ SEPARATED_MIXTURE = "0.5:-4:0.6,0.3:1:0.5,0.2:5:0.8"
 _TOLERANCES = {"xatol": 1e-6, "fatol": 1e-10, "maxiter": 4000}
 
 
-def convolved_log_density(mixture: GaussianMixture, noise: float) -> tuple[LogDensity, list[Component]]:
-    """The log-density of P ⊛ N(0, noise²) (each component widened to sqrt(std² + noise²)) and its components."""
-    widened = [(mean, math.hypot(std, noise)) for mean, std in mixture_components(mixture)]
-    log_weights = mixture.weights.log().tolist()
-
-    def log_density(x: Tensor) -> Tensor:
-        terms = [
-            w + torch.distributions.Normal(m, s).log_prob(x) for w, (m, s) in zip(log_weights, widened, strict=True)
-        ]
-        return torch.logsumexp(torch.stack(terms), 0)
-
-    return log_density, widened
+def convolved(mixture: GaussianMixture, noise: float) -> GaussianMixture:
+    """P ⊛ N(0, noise²): each component widened to sqrt(std² + noise²)."""
+    return GaussianMixture(mixture.weights, mixture.means, torch.hypot(mixture.stds, torch.tensor(noise)))
 
 
 def continuation(
@@ -55,7 +45,8 @@ def continuation(
     point = np.array([start[0], math.log(start[1])])
     path = []
     for noise in np.linspace(initial_noise, 0.0, levels):
-        log_p, widened = convolved_log_density(mixture, float(noise))
+        smoothed = convolved(mixture, float(noise))
+        log_p, widened = smoothed.log_prob, mixture_components(smoothed)
 
         def objective(
             params: np.ndarray, log_p: LogDensity = log_p, widened: list[Component] = widened, noise: float = noise

@@ -25,11 +25,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from scipy.special import logsumexp
 
 from fgan.divergences import get_divergence
 from fgan.errors import UsageError
 from fgan.estimation import EstimateConfig, KnnConfig, estimate_divergence, knn_divergence
+from fgan.estimation.bounds import form_terms
 from fgan.estimation.knn import KNN_DIVERGENCES
 from fgan.experiments.estimation_pairs import Laplace, StudentT, correlated_pair, heavy_tailed_pair, heavy_tailed_truth
 from fgan.experiments.protocol import Experiment, ExperimentResult, Progress
@@ -131,7 +131,7 @@ def exact_ratio_dv(
     first_samples, second_samples = (p_samples, q_samples) if name == "kl" else (q_samples, p_samples)
     log_ratio_p = first.log_prob(first_samples) - second.log_prob(first_samples)
     log_ratio_q = first.log_prob(second_samples) - second.log_prob(second_samples)
-    return float(log_ratio_p.mean() - (logsumexp(log_ratio_q) - np.log(len(log_ratio_q))))
+    return form_terms("dv", log_ratio_p, log_ratio_q, 0.0)[0]
 
 
 def run_estimation(
