@@ -23,6 +23,8 @@ from fgan.runner import ModelConfig
 from fgan.stabilizers import STABILIZERS, WEIGHT_DEFAULTS
 from fgan.training import TrainConfig
 
+#: The dimension of the ring and the grid.
+DATA_DIM = 2
 DEFAULT_SETTINGS = ("none", "roth:0.1", "roth:1", "r1:0.1", "r1:1", "r2:0.1", "sn", "noise:0.1", "ema")
 
 
@@ -65,7 +67,7 @@ def network_sizes(networks: str, latent_dim: int | None = None) -> ModelConfig:
     )
 
 
-def done_keys(out: Path) -> set[tuple[str, str, str, int, int, str, int | None]]:
+def done_keys(out: Path) -> set[tuple[str, str, str, int, int, str, int]]:
     """The (data set, divergence, setting, seed, steps, networks, latent size) of the runs ``out`` already holds."""
     if not out.exists():
         return set()
@@ -78,7 +80,7 @@ def done_keys(out: Path) -> set[tuple[str, str, str, int, int, str, int | None]]
             row["seed"],
             row["steps_asked"],
             row.get("networks", DEFAULT_NETWORKS),
-            row.get("latent_dim"),
+            row["latent_dim"],
         )
         for row in rows
     }
@@ -93,7 +95,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--steps", type=int, default=default_config().steps)
     parser.add_argument("--networks", default=DEFAULT_NETWORKS, help="generator and critic sizes, UNITSxLAYERS each")
-    parser.add_argument("--latent-dim", type=int, default=None, help="size of z (default: the model's, 8)")
+    parser.add_argument(
+        "--latent-dim", type=int, default=None, help="size of z (default: the model's, the data's dimension)"
+    )
     args = parser.parse_args()
     model = network_sizes(args.networks, args.latent_dim)
     done = done_keys(args.out)
@@ -102,7 +106,8 @@ def main() -> None:
         for dataset in args.datasets:
             for divergence in args.divergences:
                 for seed in args.seeds:
-                    if (dataset, divergence, setting, seed, args.steps, args.networks, args.latent_dim) in done:
+                    latent_dim = model.resolved(dataset, DATA_DIM).latent_dim
+                    if (dataset, divergence, setting, seed, args.steps, args.networks, latent_dim) in done:
                         continue
                     config: TrainConfig = replace(default_config(steps=args.steps, seed=seed), **changes)
                     row, _ = train_one(dataset, divergence, config, model=model)
@@ -110,7 +115,7 @@ def main() -> None:
                         "setting": setting,
                         "steps_asked": args.steps,
                         "networks": args.networks,
-                        "latent_dim": args.latent_dim,
+                        "latent_dim": latent_dim,
                         **asdict(row),
                     }
                     with open(args.out, "a") as file:

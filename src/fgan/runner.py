@@ -13,6 +13,7 @@ grids also go to ``tensorboard/`` (see :mod:`fgan.loggers`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sized
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field, replace
@@ -68,12 +69,17 @@ GRID_SEED = 1234
 #: ``--model`` values: ``auto`` picks ``mlp`` (with ``--generator``) for synthetic data, ``mnist-mlp`` for the
 #: in-memory image sets and ``dcgan`` for image folders.
 MODELS = ("auto", "mlp", *IMAGE_MODELS)
+#: The largest latent size the ``mlp`` generator takes by default (the data's dimension below it).
+MLP_LATENT_MAX = 8
 
 
 @dataclass
 class ModelConfig:
     """The generator and critic of a run. ``generator`` and the sizes apply to the ``mlp`` model of synthetic
-    data; ``latent_dim`` None is the model's own default (8 for ``mlp``, 100 for the image models)."""
+    data; ``latent_dim`` None is the model's own default: for ``mlp`` the data's dimension up to
+    :data:`MLP_LATENT_MAX` (a 2-D z for the ring and the grid, where an 8-D z folded onto the plane left modes
+    uncovered: README, Stabilisers), for ``location-scale`` the data's dimension (z = (x - μ)/σ), 100 for the image
+    models."""
 
     model: str = option(
         "auto",
@@ -82,7 +88,9 @@ class ModelConfig:
         choices=MODELS,
     )
     generator: str = option("mlp", help="mlp, or location-scale (μ + σ z)", choices=GENERATORS, applies_to="synthetic")
-    latent_dim: int | None = option(None, help="size of z; None: 8 for synthetic data, 100 for images", low=1)
+    latent_dim: int | None = option(
+        None, help="size of z; None: the data's dimension up to 8 for synthetic data, 100 for images", low=1
+    )
     generator_hidden: int = option(128, help="generator units per hidden layer", low=1, applies_to="synthetic")
     generator_depth: int = option(2, help="generator hidden layers", low=1, applies_to="synthetic")
     critic_hidden: int = option(64, help="critic units per hidden layer", low=1, applies_to="synthetic")
@@ -95,14 +103,16 @@ class ModelConfig:
         """Raise UsageError naming the first option out of range (see :func:`fgan.options.check_options`)."""
         check_options(self)
 
-    def resolved(self, data: str) -> ModelConfig:
-        """A copy with ``model`` (and ``latent_dim``) chosen for the data set ``data``; a model that does not fit it
-        is an error."""
+    def resolved(self, data: str, data_dim: int) -> ModelConfig:
+        """A copy with ``model`` (and ``latent_dim``) chosen for the data set ``data`` of ``data_dim`` dimensions
+        (per sample; an image's are its pixels and channels); a model that does not fit it is an error."""
         self.validate()
         if not is_image_data(data):
             if self.model not in ("auto", "mlp"):
                 raise UsageError(f"model {self.model} needs image data; synthetic data uses --model mlp")
-            return replace(self, model="mlp", latent_dim=self.latent_dim or 8)
+            if self.generator == "location-scale":
+                return replace(self, model="mlp", latent_dim=data_dim)
+            return replace(self, model="mlp", latent_dim=self.latent_dim or min(data_dim, MLP_LATENT_MAX))
         if self.model == "mlp":
             raise UsageError(f"model mlp is for synthetic data; for images use one of: {', '.join(IMAGE_MODELS)}")
         model = self.model if self.model != "auto" else find_dataset(data).default_model
@@ -234,8 +244,8 @@ def train_run(
     data, note = load_data(config, download)
     main = distributed.is_main_process()
     config.divergence = get_divergence(config.divergence).name
-    config.model = config.model.resolved(config.data)
     config.data_shape = _data_shape(data)
+    config.model = config.model.resolved(config.data, math.prod(config.data_shape))
     config.train.validate()
     seed_everything(config.train.seed)
     generator, critic = build_models(config)
@@ -408,11 +418,11 @@ def _read_run_config(run_dir: Path) -> RunConfig:
     values = read_config(run_dir)
     check_config_values(RunConfig, values, run_dir / CONFIG_FILE)
     config = RunConfig.from_dict(values)
-    config.model = config.model.resolved(config.data)
     if config.data_shape is None:
         if config.is_image:
             raise UsageError(f"{run_dir / CONFIG_FILE} lacks data_shape, which an image run needs")
         config.data_shape = [synthetic_mixture(config.data).dim]
+    config.model = config.model.resolved(config.data, math.prod(config.data_shape))
     return config
 
 

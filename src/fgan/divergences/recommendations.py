@@ -21,31 +21,33 @@ class Recommendation:
     evidence: str = "no entry: plain Algorithm 1"
 
 
-#: Where the measured rows come from (``benchmarks/stabilizer_sweep.py --datasets ring --steps 5000 --settings ...``,
-#: seed 0, scored as ``fgan reproduce modes``: modes covered of 8, share of high-quality samples; the seeds 0-2 of
-#: the README's modes table confirm them).
-_RING = "measured on the ring, seed 0, 5000 steps (benchmarks/stabilizer_sweep.py)"
+#: Where the measured rows come from: ``benchmarks/stabilizer_sweep.py`` at ``fgan train``'s defaults (2-D z), seeds
+#: 0-2, scored as ``fgan reproduce modes`` (modes covered within 3 std, share of high-quality samples): the ring
+#: (8 modes, 5,000 steps) and the grid (25 modes, 10,000 steps); MNIST is ``fgan reproduce mnist --variant
+#: recommended`` (5,000 steps of 256). Rows in benchmarks/results/.
+_SWEEP = "benchmarks/stabilizer_sweep.py, seeds 0/1/2"
 
 
 def _r1(gamma: float, evidence: str) -> Recommendation:
-    return Recommendation(("r1",), {"r1_gamma": gamma}, f"{_RING}: {evidence}")
+    return Recommendation(("r1",), {"r1_gamma": gamma}, f"{_SWEEP}: {evidence}")
 
 
 #: Divergence name -> its recommendation (see the module's docstring).
 RECOMMENDED: dict[str, Recommendation] = {
-    "kl": _r1(10.0, "8/8 modes, 80 % high quality; r1 10 + ema: 70 %; at 3000 steps r1 1: 30 %, r1 0.1 and plain 0/8"),
-    "reverse-kl": _r1(10.0, "8/8 modes, 75 % high quality; r1 10 + ema: 63 %; at 3000 steps r1 0.1: 34 %"),
-    "js": _r1(10.0, "8/8 modes, 79 % high quality; r1 10 + ema: 68 %; at 3000 steps r1 0.1: 44 %"),
-    "gan": _r1(10.0, "8/8 modes, 79 % high quality (as js, whose gradients it shares); r1 10 + ema: 68 %"),
-    "hellinger": _r1(10.0, "8/8 modes, 84 % high quality; r1 10 + ema: 77 %; at 3000 steps r1 0.1: 50 %"),
-    "pearson": _r1(10.0, "8/8 modes, 77 % high quality; r1 10 + ema: 72 %; at 3000 steps r1 1: 16 %, plain 0/8"),
-    "neyman": _r1(30.0, "8/8 modes, 75 % high quality; r1 100: 76 %; r1 10: 5/8, 5 % (at 3000 steps 8/8, 33 %)"),
-    "jeffrey": _r1(
-        30.0,
-        "8/8 modes, 82 % high quality (seeds 1, 2: 76 %, 76 %); r1 10: 75 %, on the grid (10,000 steps) 8/25 "
-        "modes against 25/25 with r1 30",
+    "kl": _r1(10.0, "ring 8/8 modes, 88/82/86 % high quality; grid 23/25/25 of 25 (with an 8-D z: 24/14/15)"),
+    "reverse-kl": _r1(10.0, "ring 8/8 modes, 82/88/81 % high quality; grid 23/24/25 of 25 (r1 30: 22/22/23)"),
+    "js": _r1(10.0, "ring 8/8 modes, 83/81/85 % high quality; grid 21/24/25 of 25 (r1 30: 20/22/22)"),
+    "gan": _r1(10.0, "as js, whose gradients it shares: ring 8/8 modes, 83/81/85 %; grid 21/24/25 of 25"),
+    "hellinger": _r1(30.0, "ring 8/8 modes, 83/85/88 % high quality; grid 22/25/23 of 25 (r1 10: 24/14/25)"),
+    "pearson": _r1(30.0, "ring 8/8 modes, 85/85/86 % high quality; grid 25/25/25 of 25 (r1 10: 23/14/11)"),
+    "neyman": Recommendation(
+        ("r1", "noise"),
+        {"r1_gamma": 30.0, "instance_noise": 0.1},
+        f"{_SWEEP}: ring 8/8 modes, 74/64/81 % high quality (r1 30 alone: 85/79/87 %); grid 20/23/21 of 25 (r1 30 "
+        "alone: 19/22/21; r1 20, 50, 100 in seed 0: 12, 15, 8); MNIST 10 classes in seeds 0/1 (plain: 2 classes)",
     ),
-    "tv": _r1(10.0, "8/8 modes, 78 % high quality; r1 10 + ema: 69 %; at 3000 steps r1 0.1: 20 %, plain 7/8, 4 %"),
+    "jeffrey": _r1(30.0, "ring 8/8 modes, 86/84/86 % high quality; grid 23/25/25 of 25 (r1 10, 8-D z: 8 in seed 0)"),
+    "tv": _r1(30.0, "ring 8/8 modes, 79/75/87 % high quality; grid 21/21/22 of 25 (r1 10: 14/22/13)"),
 }
 
 

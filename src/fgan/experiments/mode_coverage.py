@@ -104,7 +104,9 @@ def check_names(datasets: Sequence[str], divergences: Sequence[str]) -> list[str
 def build_default_models(dataset: str, dim: int, model: ModelConfig | None = None) -> tuple[nn.Module, nn.Module]:
     """The generator and critic ``fgan train`` builds for the synthetic data set ``dataset`` of dimension ``dim``
     (with ``model``'s sizes, by default ``fgan train``'s)."""
-    return build_models(RunConfig(data=dataset, model=(model or ModelConfig()).resolved(dataset), data_shape=[dim]))
+    return build_models(
+        RunConfig(data=dataset, model=(model or ModelConfig()).resolved(dataset, dim), data_shape=[dim])
+    )
 
 
 def train_one(

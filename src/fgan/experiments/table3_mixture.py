@@ -114,7 +114,7 @@ def _train(
     """The trained Trainer of one fit and its training time in seconds."""
     seed_everything(config.seed)  # each fit from its own seed, whatever ran before it in the process
     generator, critic = build_models(
-        RunConfig(data="mixture", model=MODEL.resolved("mixture"), data_shape=[mixture.dim])
+        RunConfig(data="mixture", model=MODEL.resolved("mixture", mixture.dim), data_shape=[mixture.dim])
     )
     trainer = Trainer(generator, critic, mixture, get_divergence(divergence_name), config, run_dir=run_dir)
     seed_everything(config.seed)  # the minibatches drawn do not depend on the networks' initialisation
@@ -215,7 +215,7 @@ def fit_into_run(spec: str, divergence_name: str, config: TrainConfig, recorder:
     run = RunConfig(
         data=f"mixture:{spec}",
         divergence=get_divergence(divergence_name).name,
-        model=MODEL.resolved(f"mixture:{spec}"),
+        model=MODEL.resolved(f"mixture:{spec}", mixture.dim),
         train=config,
         data_shape=[mixture.dim],
     )
