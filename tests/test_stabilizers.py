@@ -16,7 +16,7 @@ from fgan.critic_objective import CriticBatch, GeneratedGradientPenalty, RealGra
 from fgan.data import ring
 from fgan.diagnostics import SATURATED_ROWS, SaturationTest, SaturationWatch, saturated_fraction, saturated_outputs
 from fgan.divergences import EXAMPLE_DIVERGENCES, Divergence, get_divergence
-from fgan.divergences.recommendations import RECOMMENDED
+from fgan.divergences.recommendations import RECOMMENDED, RECOMMENDED_FAMILIES
 from fgan.ema import GeneratorAverage
 from fgan.errors import UsageError
 from fgan.experiments.mode_coverage import MODE_DIVERGENCES
@@ -237,6 +237,8 @@ def test_recommended_resolves_to_the_divergences_row_and_none_to_plain() -> None
     assert resolve_stabilizers(config, get_divergence("kl")).startswith("stabilizer: none (plain Algorithm 1)")
     assert config.roth_gamma is None
     assert get_divergence("js-weighted:0.3").recommended_stabilizer.stabilizers == ()
+    for member in ("alpha:0.5", "alpha:2", "alpha:-1.5"):  # a family's members without a row of their own
+        assert get_divergence(member).recommended_stabilizer is RECOMMENDED_FAMILIES["alpha"]
 
 
 def test_a_users_weight_wins_over_the_recommendation_and_resolving_twice_changes_nothing() -> None:

@@ -38,8 +38,8 @@ PENALTIES = ("roth", "r1", "r2")
 #: The values ``--stabilizer`` accepts: a stabiliser, or one of the two words that stand alone.
 STABILIZER_CHOICES = ("recommended", "none", *STABILIZERS)
 #: Each stabiliser's weight option of TrainConfig and the value it takes unless the recommendation or the user sets
-#: one (R1: Mescheder et al.'s γ = 10, which on the ring, seed 0, made all nine divergences of the modes table cover
-#: 8 of 8 modes where 0.1 and 1 did not; Roth et al. use γ = 0.1 on 2-D data).
+#: one (R1: Mescheder et al.'s γ = 10, which on the ring, seed 0, with the 8-D z of the time, made all nine divergences
+#: of the modes table cover 8 of 8 modes where 0.1 and 1 did not; Roth et al. use γ = 0.1 on 2-D data).
 WEIGHT_DEFAULTS = {"roth": ("roth_gamma", 0.1), "r1": ("r1_gamma", 10.0), "r2": ("r2_gamma", 0.1)}
 WEIGHT_DEFAULTS |= {"noise": ("instance_noise", 0.1), "ema": ("ema_decay", 0.999)}
 

@@ -2,8 +2,9 @@
 
 ``fgan train`` (and ``TrainConfig(stabilizer=("recommended",))``, the default) resolves ``recommended`` to the
 divergence's row here: its stabilisers (see :mod:`fgan.stabilizers`) and the weights it sets, recorded in run.log and
-config.json. A divergence without a row trains with plain Algorithm 1. Each row says where its choice comes from: a
-measurement (``benchmarks/stabilizer_sweep.py``, what was run and what it scored) or a guess still to be measured.
+config.json; a member of a parametric family without a row of its own (``alpha:0.7``) takes the family's row,
+:data:`RECOMMENDED_FAMILIES`. A divergence without either trains with plain Algorithm 1. Each row says where its
+choice comes from: a measurement (``benchmarks/stabilizer_sweep.py``, what was run and what it scored).
 """
 
 from __future__ import annotations
@@ -51,6 +52,19 @@ RECOMMENDED: dict[str, Recommendation] = {
 }
 
 
+#: Parametric family (the name before ``:``) -> the recommendation of its members without a row of their own.
+RECOMMENDED_FAMILIES: dict[str, Recommendation] = {
+    "alpha": _r1(
+        10.0,
+        "measured at α = 2 (ring 8/8 modes, 76/89/86 % high quality; grid 23/25/25 of 25; r1 30: 85/84/86 %, "
+        "22/22/23) and α = 0.5 (ring 8/8, 64/73/68 %; grid 21/13/18 of 25, the best of r1 1, 3, 10, 30); "
+        "other α untested",
+    ),
+}
+
+
 def recommendation_for(name: str) -> Recommendation:
-    """The row of divergence ``name``, or plain Algorithm 1."""
-    return RECOMMENDED.get(name, Recommendation())
+    """The row of divergence ``name``, else that of its parametric family (``alpha:0.7`` -> ``alpha``), else plain
+    Algorithm 1."""
+    family = name.partition(":")[0]
+    return RECOMMENDED.get(name) or RECOMMENDED_FAMILIES.get(family, Recommendation())
