@@ -57,8 +57,8 @@ RECOMMENDED_FAMILIES: dict[str, Recommendation] = {
     "alpha": _r1(
         10.0,
         "measured at α = 2 (ring 8/8 modes, 76/89/86 % high quality; grid 23/25/25 of 25; r1 30: 85/84/86 %, "
-        "22/22/23) and α = 0.5 (ring 8/8, 64/73/68 %; grid 21/13/18 of 25, the best of r1 1, 3, 10, 30); "
-        "other α untested",
+        "22/22/23) and α = 0.5 (ring 8/8, 64/73/68 %; grid 21/13/18 of 25; r1 1, 3, 20, 30 and r1 10 + noise 0.1 "
+        "do worse); other α untested",
     ),
 }
 
