@@ -139,6 +139,8 @@ def test_cli_reports_a_non_finite_failure_in_one_line_with_exit_code_1(tmp_path,
             "1e6",
             "--optimizer",
             "sgd",
+            "--stabilizer",
+            "none",  # plain Algorithm 1: no penalty holds the critic back from the blow-up
             "--steps",
             "200",
             "--out",
