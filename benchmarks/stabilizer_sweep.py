@@ -18,13 +18,12 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
+from fgan.datasets import synthetic_mixture
 from fgan.experiments.mode_coverage import DATASETS, MODE_DIVERGENCES, default_config, train_one
 from fgan.runner import ModelConfig
 from fgan.stabilizers import STABILIZERS, WEIGHT_DEFAULTS
 from fgan.training import TrainConfig
 
-#: The dimension of the ring and the grid.
-DATA_DIM = 2
 DEFAULT_SETTINGS = ("none", "roth:0.1", "roth:1", "r1:0.1", "r1:1", "r2:0.1", "sn", "noise:0.1", "ema")
 
 
@@ -106,7 +105,7 @@ def main() -> None:
         for dataset in args.datasets:
             for divergence in args.divergences:
                 for seed in args.seeds:
-                    latent_dim = model.resolved(dataset, DATA_DIM).latent_dim
+                    latent_dim = model.resolved(dataset, synthetic_mixture(dataset).dim).latent_dim
                     if (dataset, divergence, setting, seed, args.steps, args.networks, latent_dim) in done:
                         continue
                     config: TrainConfig = replace(default_config(steps=args.steps, seed=seed), **changes)
