@@ -289,6 +289,10 @@ def reference_activation_and_conjugate(divergence: Divergence) -> tuple[Callable
     def one_minus_exp(v: mp.mpf) -> mp.mpf:
         return 1 - mp.exp(-v)
 
+    def jeffrey_conjugate(t: mp.mpf) -> mp.mpf:
+        w = mp.lambertw(mp.exp(1 - t)).real
+        return w + 1 / w + t - 2
+
     forms = {
         "tv": (lambda v: mp.tanh(v) / 2, lambda t: t),
         "kl": (lambda v: v, lambda t: mp.exp(t - 1)),
@@ -296,7 +300,8 @@ def reference_activation_and_conjugate(divergence: Divergence) -> tuple[Callable
         "pearson": (lambda v: v, lambda t: t * t / 4 + t),
         "neyman": (one_minus_exp, lambda t: 2 - 2 * mp.sqrt(1 - t)),
         "hellinger": (one_minus_exp, lambda t: t / (1 - t)),
-        "jeffrey": (lambda v: v, lambda t: (w := mp.lambertw(mp.exp(1 - t)).real) + 1 / w + t - 2),
+        "jeffrey": (lambda v: v, jeffrey_conjugate),
+        "jeffrey-ratio": (lambda v: v + 1 - mp.exp(-v), jeffrey_conjugate),
         "js": (lambda v: mp.log(2) - _mp_softplus(-v), lambda t: -mp.log(2 - mp.exp(t))),
         "gan": (lambda v: -_mp_softplus(-v), lambda t: -mp.log(1 - mp.exp(t))),
     }

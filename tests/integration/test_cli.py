@@ -29,6 +29,7 @@ def test_divergences_prints_every_name_form(capsys) -> None:
         "neyman",
         "hellinger",
         "jeffrey",
+        "jeffrey-ratio",
         "js",
         "gan",
         "js-weighted:PI",

@@ -13,9 +13,11 @@ from typing import Any
 
 from fgan.cli.arguments import Commands
 from fgan.cli.common import config_from, note, print_json, training_config, training_groups
+from fgan.cli.outcomes import TrainingFailed
 from fgan.experiments import EXPERIMENTS
 from fgan.experiments.protocol import Experiment
 from fgan.options import option
+from fgan.step import NonFiniteError
 from fgan.training import TrainConfig
 
 
@@ -71,7 +73,10 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
     experiment = EXPERIMENTS[args.experiment]
     options = experiment_options(experiment.Options(), args)
     silent = args.json or ("quiet" in args.given and args.quiet)
-    result = experiment.run(options, getattr(args, "out", None), None if silent else note)
+    try:
+        result = experiment.run(options, getattr(args, "out", None), None if silent else note)
+    except NonFiniteError as err:
+        raise TrainingFailed(str(err)) from None
     if args.json:
         print_json(experiment.to_json(result))
     else:

@@ -3,8 +3,9 @@
 Modules: :mod:`~fgan.divergences.base` (the :class:`Divergence` base class: what a new divergence implements),
 :mod:`~fgan.divergences.closed_forms` (the paper's divergences), :mod:`~fgan.divergences.custom` (the numeric
 :class:`CustomDivergence` from any convex f), :mod:`~fgan.divergences.expression` (the safe ``f:EXPR`` compiler),
-:mod:`~fgan.divergences.registry` (names: ``tv, kl, reverse-kl, pearson, neyman, hellinger, jeffrey, js, gan,
-js-weighted:PI, alpha:A, f:EXPR`` and your own) and :mod:`~fgan.divergences.table` (the docs table).
+:mod:`~fgan.divergences.registry` (names: ``tv, kl, reverse-kl, pearson, neyman, hellinger, jeffrey,
+jeffrey-ratio, js, gan, js-weighted:PI, alpha:A, f:EXPR`` and your own) and :mod:`~fgan.divergences.table` (the
+docs table).
 """
 
 from fgan.divergences.base import Divergence, interval_text
@@ -12,6 +13,7 @@ from fgan.divergences.closed_forms import (
     GAN,
     Alpha,
     Jeffrey,
+    JeffreyRatio,
     JensenShannon,
     JensenShannonWeighted,
     KullbackLeibler,
@@ -47,6 +49,7 @@ __all__ = [
     "CustomDivergence",
     "Divergence",
     "Jeffrey",
+    "JeffreyRatio",
     "JensenShannon",
     "JensenShannonWeighted",
     "KullbackLeibler",

@@ -45,7 +45,7 @@ class CrossCell:
     divergence_exact: float
 
 
-def _gaussian(mu: float, sigma: float) -> Callable[[int], torch.Tensor]:
+def gaussian_sampler(mu: float, sigma: float) -> Callable[[int], torch.Tensor]:
     """A sampler of N(μ, σ²) as column vectors."""
     return lambda n: mu + sigma * torch.randn(n, 1)
 
@@ -84,7 +84,7 @@ def cross_table(
             progress(f"cross: Q trained under {trained}, a critic per divergence")
         for scored, _, _ in fits:
             divergence_exact = exact(get_divergence(scored), mu, sigma)
-            estimate = train_critic(mixture, _gaussian(mu, sigma), scored, seed)
+            estimate = train_critic(mixture, gaussian_sampler(mu, sigma), scored, seed)
             cells.append(CrossCell(trained, scored, estimate, divergence_exact))
     return cells
 

@@ -8,12 +8,23 @@ exact divergences D_f(P||Q_θ*) and D_f(P||Q_θ̂).
 ``fgan reproduce gaussian-mixture`` keeps each fit as a run folder, ``OUT/runs/DIVERGENCE`` (config, metrics,
 checkpoint, plots and the row as ``score.json``), which ``fgan report`` and ``fgan sample`` open. With ``cross`` it
 also scores every fitted Q_θ̂ under every divergence (the table's right half, :mod:`fgan.experiments.table3_cross`).
+
+D_f(P‖Q_θ) is not convex in θ: on a mixture of separated components the mode-seeking divergences (reverse KL,
+Neyman χ²) have a local minimum on every component, and gradient descent ends in the one whose basin holds its
+start. With ``restarts`` K > 1 each divergence is fitted from K starts (:func:`starting_points`) and the fit with the
+smallest estimate of D_f(P‖Q_θ̂) is kept: the larger of two lower bounds, F(ω̂, θ̂) of the fit's own critic and
+F of a fresh critic trained against the frozen Q_θ̂ (:func:`fgan.experiments.table3_cross.train_critic`). Both are
+what a user with samples alone can compute; each is ≤ D_f(P‖Q_θ̂) up to sampling noise, and a critic that failed
+(its F far below D_f, even negative: the constant critic f'(1) gives F = 0) is outvoted by the other. Train each
+start's critic well (``--update alternating --critic-steps 5``) and check F against D_f in the table.
 """
 
 from __future__ import annotations
 
+import math
+import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -22,7 +33,7 @@ from fgan.data import PAPER_MIXTURE, GaussianMixture, parse_mixture
 from fgan.divergences import EXAMPLE_DIVERGENCES, PAPER_DIVERGENCES, Divergence, get_divergence
 from fgan.errors import UsageError
 from fgan.experiments.protocol import Experiment, ExperimentResult, Progress, open_experiment_folder, quiet, written
-from fgan.experiments.table3_cross import CrossCell, cross_table, format_cross
+from fgan.experiments.table3_cross import CrossCell, cross_table, format_cross, gaussian_sampler, train_critic
 from fgan.folder_names import folder_name
 from fgan.models import LocationScaleGenerator, sample_latent
 from fgan.objectives import variational_bound
@@ -40,6 +51,7 @@ from fgan.quadrature import (
 from fgan.runner import ModelConfig, RunConfig, build_models, plot_vector_run
 from fgan.runs import CONFIG_FILE, prepare_run_dir, write_json
 from fgan.snapshots import SnapshotRecorder, write_snapshots
+from fgan.step import NonFiniteError
 from fgan.training import TrainConfig, Trainer, seed_everything
 
 COLUMNS = (
@@ -58,6 +70,10 @@ EVALUATION_SAMPLES = 200_000
 MODEL = ModelConfig(model="mlp", generator="location-scale", critic_hidden=64, critic_depth=2, critic_activation="tanh")
 #: A fit's row, in its run folder.
 SCORE_FILE = "score.json"
+#: Samples of P whose quantiles place the restarts (:func:`starting_points`).
+START_SAMPLES = 100_000
+#: A start (μ₀, σ₀) of Q_θ.
+Start = tuple[float, float]
 
 
 @dataclass
@@ -75,6 +91,11 @@ class FitRow:
     seed: int
     steps: int
     seconds: float
+    mu_start: float
+    sigma_start: float
+    start: int = 0
+    failure: str = ""
+    objective_refit: float = math.nan
 
 
 def default_config(steps: int = 5000, seed: int = 0) -> TrainConfig:
@@ -91,17 +112,35 @@ def estimate_bound(trainer: Trainer, samples: int = EVALUATION_SAMPLES) -> float
         return float(variational_bound(trainer.divergence, trainer.critic(real), trainer.critic(fake)))
 
 
+def starting_points(mixture: GaussianMixture, restarts: int, seed: int = 0) -> list[Start]:
+    """The K = ``restarts`` starts of a fit: the generator's own initialisation (Table 3's, N(0, 1)), then for
+    j = 1, ..., K − 1 the start μ₀ = the (j − ½)/(K − 1) quantile of P, σ₀ = std(P)/(K − 1): K − 1 Gaussians
+    side by side across P's mass. Quantiles and std come from :data:`START_SAMPLES` samples of P (drawn with
+    ``seed``), what a user with data alone has."""
+    own = LocationScaleGenerator()
+    starts = [(own.mu.item(), own.sigma.item())]
+    if restarts == 1:
+        return starts
+    seed_everything(seed)
+    samples = mixture.sample(START_SAMPLES)[:, 0].double()
+    levels = (torch.arange(1, restarts, dtype=torch.float64) - 0.5) / (restarts - 1)
+    sigma = float(samples.std()) / (restarts - 1)
+    return starts + [(float(mu), sigma) for mu in torch.quantile(samples, levels)]
+
+
 def fit_one(
     mixture: GaussianMixture,
     divergence_name: str,
     config: TrainConfig,
     recorder: SnapshotRecorder | None = None,
     run_dir: Path | None = None,
+    start: Start | None = None,
 ) -> FitRow:
-    """Train Q_θ under one divergence and compare it with the exact best fit; ``recorder`` takes snapshots of the
-    training dynamics; ``run_dir`` (a prepared run folder) receives the metrics and the final checkpoint."""
-    trainer, seconds = _train(mixture, divergence_name, config, recorder, run_dir)
-    return _fit_row(trainer, mixture, config, seconds)
+    """Train Q_θ under one divergence from ``start`` (None: the generator's own) and compare it with the exact best
+    fit; ``recorder`` takes snapshots of the training dynamics; ``run_dir`` (a prepared run folder) receives the
+    metrics and the final checkpoint."""
+    trainer, seconds, initial = _train(mixture, divergence_name, config, recorder, run_dir, start)
+    return _fit_row(trainer, mixture, config, seconds, initial)
 
 
 def _train(
@@ -110,22 +149,30 @@ def _train(
     config: TrainConfig,
     recorder: SnapshotRecorder | None,
     run_dir: Path | None,
-) -> tuple[Trainer, float]:
-    """The trained Trainer of one fit and its training time in seconds."""
+    start: Start | None = None,
+) -> tuple[Trainer, float, Start]:
+    """The trained Trainer of one fit from ``start`` (None: the generator's own), its training time in seconds and
+    the (μ₀, σ₀) it started from."""
     seed_everything(config.seed)  # each fit from its own seed, whatever ran before it in the process
     generator, critic = build_models(
         RunConfig(data="mixture", model=MODEL.resolved("mixture", mixture.dim), data_shape=[mixture.dim])
     )
+    assert isinstance(generator, LocationScaleGenerator), "Table 3 fits Q_θ = N(μ, σ²) (see MODEL)"
+    if start is not None:
+        with torch.no_grad():
+            generator.mu.fill_(start[0])
+            generator.log_sigma.fill_(math.log(start[1]))
+    initial = (generator.mu.item(), generator.sigma.item())
     trainer = Trainer(generator, critic, mixture, get_divergence(divergence_name), config, run_dir=run_dir)
     seed_everything(config.seed)  # the minibatches drawn do not depend on the networks' initialisation
     if recorder is not None:
         recorder.attach(trainer)
-    start = time.perf_counter()
+    began = time.perf_counter()
     trainer.train()
-    return trainer, time.perf_counter() - start
+    return trainer, time.perf_counter() - began, initial
 
 
-def _fit_row(trainer: Trainer, mixture: GaussianMixture, config: TrainConfig, seconds: float) -> FitRow:
+def _fit_row(trainer: Trainer, mixture: GaussianMixture, config: TrainConfig, seconds: float, initial: Start) -> FitRow:
     """The fitted (μ̂, σ̂) and F(ω̂, θ̂) against the exact best fit θ* and the exact divergences."""
     divergence, generator = trainer.divergence, trainer.evaluation_generator
     assert isinstance(generator, LocationScaleGenerator), "Table 3 fits Q_θ = N(μ, σ²) (see MODEL)"
@@ -147,6 +194,7 @@ def _fit_row(trainer: Trainer, mixture: GaussianMixture, config: TrainConfig, se
         config.seed,
         config.steps,
         seconds,
+        *initial,
     )
 
 
@@ -180,6 +228,30 @@ def format_table(rows: list[FitRow]) -> str:
     return "\n".join(lines)
 
 
+def format_starts(fits: list[FitRow], kept: list[FitRow]) -> str:
+    """Every start's fit as Markdown, the kept ones marked: (μ₀, σ₀), (μ̂, σ̂), F(ω̂, θ̂), the fresh critic's F
+    and D_f(P‖Q_θ̂)."""
+    header = "| divergence | start | μ₀ | σ₀ | μ̂ | σ̂ | F(ω̂, θ̂) | F, fresh critic | D_f(P‖Q_θ̂) | kept |"
+    lines = [header, "|" + "---|" * 10]
+    for row in fits:
+        values = (
+            row.mu_start,
+            row.sigma_start,
+            row.mu_hat,
+            row.sigma_hat,
+            row.objective_hat,
+            row.objective_refit,
+            row.divergence_at_hat,
+        )
+        mark = "yes" if row in kept else ("failed" if row.failure else "")
+        lines.append(f"| {row.divergence} | {row.start} | " + " | ".join(f"{v:.4f}" for v in values) + f" | {mark} |")
+    return "\n".join(lines)
+
+
+def _from_starts(count: int) -> str:
+    return "" if count == 1 else f", from {count} starts"
+
+
 def plot_fits(mixture: GaussianMixture, rows: list[FitRow], path: Path) -> None:
     """One panel per divergence: p, q_θ̂ and q_θ*."""
     x = torch.linspace(-5.0, 7.0, 1201, dtype=torch.float64)
@@ -207,10 +279,19 @@ def write_outputs(mixture: GaussianMixture, rows: list[FitRow], out: Path) -> No
     plot_fits(mixture, rows, out / "fits.png")
 
 
-def fit_into_run(spec: str, divergence_name: str, config: TrainConfig, recorder: SnapshotRecorder, out: Path) -> FitRow:
-    """:func:`fit_one` of the mixture ``spec`` (``w:mean:std,...``) kept as a run folder ``out`` that ``fgan
-    report`` and ``fgan sample`` open: config.json, metrics, checkpoint, plots, and the row as score.json. The plots
-    are drawn after the row is measured, so the row is that of :func:`fit_one`."""
+def fit_into_run(
+    spec: str,
+    divergence_name: str,
+    config: TrainConfig,
+    recorder: SnapshotRecorder,
+    out: Path,
+    start: Start | None = None,
+    index: int = 0,
+) -> FitRow:
+    """:func:`fit_one` of the mixture ``spec`` (``w:mean:std,...``) from ``start`` (number ``index`` of the
+    divergence's starts) kept as a run folder ``out`` that ``fgan report`` and ``fgan sample`` open: config.json,
+    metrics, checkpoint, plots, and the row as score.json. The plots are drawn after the row is measured, so the row
+    is that of :func:`fit_one`."""
     mixture = parse_mixture(spec)
     run = RunConfig(
         data=f"mixture:{spec}",
@@ -221,11 +302,62 @@ def fit_into_run(spec: str, divergence_name: str, config: TrainConfig, recorder:
     )
     prepare_run_dir(out, force=True)
     write_json(out / CONFIG_FILE, run.to_dict())
-    trainer, seconds = _train(mixture, divergence_name, config, recorder, out)
-    row = _fit_row(trainer, mixture, config, seconds)
+    trainer, seconds, initial = _train(mixture, divergence_name, config, recorder, out, start)
+    row = replace(_fit_row(trainer, mixture, config, seconds, initial), start=index)
     write_json(out / SCORE_FILE, asdict(row))
     plot_vector_run(trainer, f"{row.divergence} on the mixture, {trainer.step} steps")
     return row
+
+
+def fit_from_starts(
+    spec: str, divergence_name: str, config: TrainConfig, starts: list[Start], snapshots: int, out: Path
+) -> list[FitRow]:
+    """The fits of one divergence from each of ``starts``, the kept one (smallest F(ω̂, θ̂)) first.
+
+    One start trains straight into ``out/runs/NAME``; several train into ``out/starts/NAME/J`` each, and the kept
+    fit's folder is copied to ``out/runs/NAME``. The kept fit's snapshots go to ``out/dynamics/NAME``. Of several
+    starts, one whose training met a non-finite loss or gradient is a row with its ``failure`` and NaN values, and
+    is never kept; when every start fails (or the only one does) the error is raised."""
+    name = folder_name(divergence_name)
+    rows, recorders = [], []
+    for index, start in enumerate(starts):
+        folder = out / "runs" / name if len(starts) == 1 else out / "starts" / name / str(index)
+        recorders.append(SnapshotRecorder(snapshots, config.steps))
+        try:
+            row = fit_into_run(spec, divergence_name, config, recorders[-1], folder, start, index)
+        except NonFiniteError as error:
+            if len(starts) == 1:
+                raise
+            rows.append(_failed_fit(divergence_name, config, start, index, str(error)))
+            continue
+        if len(starts) > 1:
+            mixture = parse_mixture(spec)
+            refit = train_critic(mixture, gaussian_sampler(row.mu_hat, row.sigma_hat), divergence_name, config.seed)
+            row = replace(row, objective_refit=refit)
+            write_json(folder / SCORE_FILE, asdict(row))
+        rows.append(row)
+    finished = [index for index, row in enumerate(rows) if not row.failure]
+    if not finished:
+        raise NonFiniteError(f"every start of {divergence_name} failed; the last: {rows[-1].failure}")
+    kept = min(finished, key=lambda index: selection_bound(rows[index]))
+    if len(starts) > 1:
+        shutil.rmtree(out / "runs" / name, ignore_errors=True)
+        shutil.copytree(out / "starts" / name / str(kept), out / "runs" / name)
+    write_snapshots(recorders[kept].snapshots, out / "dynamics" / name, divergence_name)
+    return [rows[kept], *rows[:kept], *rows[kept + 1 :]]
+
+
+def selection_bound(row: FitRow) -> float:
+    """The estimate of D_f(P‖Q_θ̂) by which starts are compared: the larger of the fit's F(ω̂, θ̂) and the fresh
+    critic's (both lower bounds of it)."""
+    return max(row.objective_hat, row.objective_refit)
+
+
+def _failed_fit(divergence_name: str, config: TrainConfig, start: Start, index: int, failure: str) -> FitRow:
+    """The row of a start whose training failed: its start and ``failure``, NaN for what it did not measure."""
+    nan = math.nan
+    name = get_divergence(divergence_name).name
+    return FitRow(name, nan, nan, nan, nan, nan, nan, nan, config.seed, config.steps, nan, *start, index, failure)
 
 
 @dataclass
@@ -242,6 +374,13 @@ class Table3Options:
     snapshots: int = option(
         6, help="K snapshots of the training dynamics per divergence (dynamics/NAME/dynamics.png and .gif)", low=1
     )
+    restarts: int = option(
+        1,
+        help="K starts per divergence: the generator's own, then K-1 side by side across P's quantiles; the fit "
+        "with the smallest bound (its own critic's F or a fresh critic's, the larger) is kept (starts.md, "
+        "starts.json)",
+        low=1,
+    )
     cross: bool = option(
         False,
         help="also the right half: each fitted Q scored by a fresh critic under every divergence, against the "
@@ -253,9 +392,10 @@ class Table3Options:
 
 @dataclass
 class Table3Result(ExperimentResult[FitRow]):
-    """The rows of the left half and, with ``cross``, the cells of the right half."""
+    """The rows of the left half; with ``cross``, the cells of the right half; with ``restarts``, every start's fit."""
 
     cross: list[CrossCell] | None = None
+    starts: list[FitRow] | None = None
 
 
 class Table3Mixture(Experiment[Table3Options, FitRow]):
@@ -278,28 +418,41 @@ class Table3Mixture(Experiment[Table3Options, FitRow]):
         config = options.train
         config.validate()
         SnapshotRecorder(options.snapshots, config.steps)  # a bad count is refused before any output is written
-        settings = {"mixture": options.mixture, "divergences": divergences, "train": asdict(config)}
+        settings = {
+            "mixture": options.mixture,
+            "divergences": divergences,
+            "restarts": options.restarts,
+            "train": asdict(config),
+        }
         out = open_experiment_folder(self.name, out, settings, force=options.force)
-        rows = []
+        starts = starting_points(mixture, options.restarts, config.seed)
+        rows, every_start = [], []
         for index, name in enumerate(divergences, start=1):
-            say(f"[{index}/{len(divergences)}] {name}: {config.steps} steps")
-            recorder = SnapshotRecorder(options.snapshots, config.steps)
-            rows.append(fit_into_run(options.mixture, name, config, recorder, out / "runs" / folder_name(name)))
-            write_snapshots(recorder.snapshots, out / "dynamics" / folder_name(name), name)
+            say(f"[{index}/{len(divergences)}] {name}: {config.steps} steps" + _from_starts(len(starts)))
+            of_starts = fit_from_starts(options.mixture, name, config, starts, options.snapshots, out)
+            rows.append(of_starts[0])
+            every_start += sorted(of_starts, key=lambda row: row.start)
         write_outputs(mixture, rows, out)
+        if len(starts) > 1:
+            (out / "starts.md").write_text(format_starts(every_start, rows) + "\n")
+            write_json(out / "starts.json", [asdict(row) for row in every_start])
+        fits_of_starts = every_start if len(starts) > 1 else None
         if not options.cross:
-            return Table3Result(rows, out)
+            return Table3Result(rows, out, starts=fits_of_starts)
         fits = [(row.divergence, row.mu_hat, row.sigma_hat) for row in rows]
         cells = cross_table(
             mixture, fits, lambda divergence, mu, sigma: divergence_at(divergence, mixture, mu, sigma), config.seed, say
         )
         (out / "cross.md").write_text(format_cross(cells) + "\n")
         write_json(out / "cross.json", [asdict(cell) for cell in cells])
-        return Table3Result(rows, out, cells)
+        return Table3Result(rows, out, cells, fits_of_starts)
 
     def format(self, result: ExperimentResult[FitRow]) -> str:
         files = written(result.folder, "table.md", "table.json", "fits.png", "runs/NAME", "dynamics/NAME/dynamics.png")
         text = f"{format_table(result.rows)}\n\n{files} and .gif"
+        if isinstance(result, Table3Result) and result.starts is not None:
+            starts = format_starts(result.starts, result.rows)
+            text += f"\n\n{starts}\n\n{written(result.folder, 'starts.md', 'starts.json', 'starts/NAME/J')}"
         if isinstance(result, Table3Result) and result.cross is not None:
             text += f"\n\n{format_cross(result.cross)}\n\n{written(result.folder, 'cross.md', 'cross.json')}"
         return text
