@@ -55,6 +55,8 @@ def test_table_lists_every_row() -> None:
     row = fit_one(parse_mixture("1:0:1"), "kl", default_config(steps=50))
     table = format_table([row, row])
     assert table.count("| kl |") == 2 and "σ*" in table
+    far = format_table([dataclasses.replace(row, divergence_at_hat=6.1e300)])  # a χ² of a far fit: not 300 digits
+    assert "| 6.1e+300 |" in far
     assert row.mu_star == pytest.approx(0.0, abs=1e-4) and row.sigma_star == pytest.approx(1.0, abs=1e-4)
 
 

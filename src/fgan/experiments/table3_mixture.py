@@ -224,7 +224,7 @@ def format_table(rows: list[FitRow]) -> str:
     lines = [header, "|" + "---|" * 8]
     for row in rows:
         values = [getattr(row, name) for name in COLUMNS[1:]]
-        lines.append(f"| {row.divergence} | " + " | ".join(f"{value:.4f}" for value in values) + " |")
+        lines.append(f"| {row.divergence} | " + " | ".join(_number(value) for value in values) + " |")
     return "\n".join(lines)
 
 
@@ -244,8 +244,13 @@ def format_starts(fits: list[FitRow], kept: list[FitRow]) -> str:
             row.divergence_at_hat,
         )
         mark = "yes" if row in kept else ("failed" if row.failure else "")
-        lines.append(f"| {row.divergence} | {row.start} | " + " | ".join(f"{v:.4f}" for v in values) + f" | {mark} |")
+        lines.append(f"| {row.divergence} | {row.start} | " + " | ".join(map(_number, values)) + f" | {mark} |")
     return "\n".join(lines)
+
+
+def _number(value: float) -> str:
+    """A table cell: four decimals, or four significant digits from 10⁶ on (a Neyman χ² far off is 10³⁰⁰)."""
+    return f"{value:.4f}" if abs(value) < 1e6 else f"{value:.4g}"
 
 
 def _from_starts(count: int) -> str:
