@@ -48,6 +48,7 @@ RECOMMENDED: dict[str, Recommendation] = {
         "0.1: 20/23/19, 0.2: 18/14/15; r1 50 + noise 0.1: 18/19/19); MNIST 10 classes in seeds 0-2 (plain: 2 classes)",
     ),
     "jeffrey": _r1(30.0, "ring 8/8 modes, 86/84/86 % high quality; grid 23/25/25 of 25 (r1 10, 8-D z: 8 in seed 0)"),
+    "jeffrey-ratio": _r1(30.0, "ring 8/8 modes, 81/82/87 % high quality (plain: 8/8, 15/68/66 %); grid 23/24/25 of 25"),
     "tv": _r1(30.0, "ring 8/8 modes, 79/75/87 % high quality; grid 21/21/22 of 25 (r1 10: 14/22/13)"),
 }
 
