@@ -20,6 +20,7 @@ from fgan.experiments.table3_mixture import (
     default_config,
     fit_from_starts,
     fit_one,
+    format_starts,
     format_table,
     selection_bound,
     starting_points,
@@ -111,7 +112,7 @@ def test_starting_points_are_the_generators_own_then_quantiles_of_p() -> None:
     assert starting_points(mixture, 5, seed=3) == starts  # the seed fixes the samples
 
 
-def _fake_fits(tmp_path, monkeypatch, bounds: list[float | None], refits: list[float]) -> list:
+def _fake_fits(tmp_path, monkeypatch, bounds: list[float | None], refits: list[float]) -> tuple:
     """fit_from_starts over len(bounds) starts, with each start's F (None: training fails) and fresh critic's F
     given instead of trained."""
 
@@ -133,12 +134,13 @@ def _fake_fits(tmp_path, monkeypatch, bounds: list[float | None], refits: list[f
 def test_restarts_keep_the_smallest_of_the_larger_bounds_and_its_run_folder(tmp_path, monkeypatch) -> None:
     """Start 1's own critic failed (F = -10, below the constant critic's 0): the fresh critic's 2.0 outvotes it, so
     start 2 (the larger bound 0.5) is kept; start 3 failed and is listed, never kept."""
-    fits = _fake_fits(tmp_path, monkeypatch, [1.0, -10.0, 0.4, None], [0.9, 2.0, 0.5])
-    assert [row.start for row in fits] == [2, 0, 1, 3]
-    assert fits[0].objective_refit == 0.5 and selection_bound(fits[0]) == 0.5
+    kept, fits = _fake_fits(tmp_path, monkeypatch, [1.0, -10.0, 0.4, None], [0.9, 2.0, 0.5])
+    assert kept.start == 2 and kept is fits[2] and [row.start for row in fits] == [0, 1, 2, 3]
+    assert kept.objective_refit == 0.5 and selection_bound(kept) == 0.5
     assert fits[-1].failure.startswith("non-finite critic loss") and math.isnan(fits[-1].objective_hat)
-    kept = json.loads((tmp_path / "runs" / "kl" / "score.json").read_text())  # the kept start's folder, copied
-    assert kept == dataclasses.asdict(fits[0]) and kept["mu_hat"] == 2.0
+    copied = json.loads((tmp_path / "runs" / "kl" / "score.json").read_text())  # the kept start's folder, copied
+    assert copied == dataclasses.asdict(kept) and copied["mu_hat"] == 2.0
+    assert format_starts(fits, [kept]).count("| yes |") == 1 and "| failed |" in format_starts(fits, [kept])
     assert sorted(path.name for path in (tmp_path / "starts" / "kl").iterdir()) == ["0", "1", "2"]
 
 

@@ -233,6 +233,7 @@ def format_starts(fits: list[FitRow], kept: list[FitRow]) -> str:
     and D_f(P‖Q_θ̂)."""
     header = "| divergence | start | μ₀ | σ₀ | μ̂ | σ̂ | F(ω̂, θ̂) | F, fresh critic | D_f(P‖Q_θ̂) | kept |"
     lines = [header, "|" + "---|" * 10]
+    kept_starts = {(row.divergence, row.start) for row in kept}
     for row in fits:
         values = (
             row.mu_start,
@@ -243,7 +244,7 @@ def format_starts(fits: list[FitRow], kept: list[FitRow]) -> str:
             row.objective_refit,
             row.divergence_at_hat,
         )
-        mark = "yes" if row in kept else ("failed" if row.failure else "")
+        mark = "yes" if (row.divergence, row.start) in kept_starts else ("failed" if row.failure else "")
         lines.append(f"| {row.divergence} | {row.start} | " + " | ".join(map(_number, values)) + f" | {mark} |")
     return "\n".join(lines)
 
@@ -316,27 +317,29 @@ def fit_into_run(
 
 def fit_from_starts(
     spec: str, divergence_name: str, config: TrainConfig, starts: list[Start], snapshots: int, out: Path
-) -> list[FitRow]:
-    """The fits of one divergence from each of ``starts``, the kept one (smallest F(ω̂, θ̂)) first.
+) -> tuple[FitRow, list[FitRow]]:
+    """The kept fit of one divergence (the smallest :func:`selection_bound`) and the fits from each of ``starts``,
+    in their order.
 
     One start trains straight into ``out/runs/NAME``; several train into ``out/starts/NAME/J`` each, and the kept
     fit's folder is copied to ``out/runs/NAME``. The kept fit's snapshots go to ``out/dynamics/NAME``. Of several
     starts, one whose training met a non-finite loss or gradient is a row with its ``failure`` and NaN values, and
     is never kept; when every start fails (or the only one does) the error is raised."""
     name = folder_name(divergence_name)
+    several = len(starts) > 1
+    mixture = parse_mixture(spec)
     rows, recorders = [], []
     for index, start in enumerate(starts):
-        folder = out / "runs" / name if len(starts) == 1 else out / "starts" / name / str(index)
+        folder = out / "starts" / name / str(index) if several else out / "runs" / name
         recorders.append(SnapshotRecorder(snapshots, config.steps))
         try:
             row = fit_into_run(spec, divergence_name, config, recorders[-1], folder, start, index)
         except NonFiniteError as error:
-            if len(starts) == 1:
+            if not several:
                 raise
             rows.append(_failed_fit(divergence_name, config, start, index, str(error)))
             continue
-        if len(starts) > 1:
-            mixture = parse_mixture(spec)
+        if several:
             refit = train_critic(mixture, gaussian_sampler(row.mu_hat, row.sigma_hat), divergence_name, config.seed)
             row = replace(row, objective_refit=refit)
             write_json(folder / SCORE_FILE, asdict(row))
@@ -345,11 +348,11 @@ def fit_from_starts(
     if not finished:
         raise NonFiniteError(f"every start of {divergence_name} failed; the last: {rows[-1].failure}")
     kept = min(finished, key=lambda index: selection_bound(rows[index]))
-    if len(starts) > 1:
+    if several:
         shutil.rmtree(out / "runs" / name, ignore_errors=True)
         shutil.copytree(out / "starts" / name / str(kept), out / "runs" / name)
     write_snapshots(recorders[kept].snapshots, out / "dynamics" / name, divergence_name)
-    return [rows[kept], *rows[:kept], *rows[kept + 1 :]]
+    return rows[kept], rows
 
 
 def selection_bound(row: FitRow) -> float:
@@ -434,9 +437,9 @@ class Table3Mixture(Experiment[Table3Options, FitRow]):
         rows, every_start = [], []
         for index, name in enumerate(divergences, start=1):
             say(f"[{index}/{len(divergences)}] {name}: {config.steps} steps" + _from_starts(len(starts)))
-            of_starts = fit_from_starts(options.mixture, name, config, starts, options.snapshots, out)
-            rows.append(of_starts[0])
-            every_start += sorted(of_starts, key=lambda row: row.start)
+            kept, of_starts = fit_from_starts(options.mixture, name, config, starts, options.snapshots, out)
+            rows.append(kept)
+            every_start += of_starts
         write_outputs(mixture, rows, out)
         if len(starts) > 1:
             (out / "starts.md").write_text(format_starts(every_start, rows) + "\n")
