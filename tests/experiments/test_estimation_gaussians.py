@@ -88,7 +88,7 @@ def test_the_table_counts_the_exact_ratio_errors_of_kl_rows_only() -> None:
     """A kl row whose exact-ratio bound is 20 % off and a js row without one: the summary counts 1 of 1."""
     common = dict(
         pair="shift", dim=1, samples=100, repeat=0, truth=1.0, truth_se=0.0, ci_low=0.9, ci_high=1.3, covered=True,
-        seconds=1.0, critics="3 mlp", k_hat=0.1, reliable=True,
+        seconds=1.0, critics="3 mlp", k_hat=0.1, k_hat_from_first=0.2, reliable=True,
     )  # fmt: skip
     kl = EstimateRow(
         divergence="kl", estimate=1.2, relative_error=0.2, form="dv", knn=1.0, knn_relative_error=0.0,
@@ -100,6 +100,7 @@ def test_the_table_counts_the_exact_ratio_errors_of_kl_rows_only() -> None:
     )  # fmt: skip
     table = format_rows([kl, js]).splitlines()
     assert table[2].split("|")[-3].strip() == "+20.0%" and table[3].split("|")[-3].strip() == "–"
+    assert table[2].split("|")[10].strip() == "yes (0.10; 0.20)"
     assert "1 of 2 estimates within 10%" in table[-1]
     assert "1 more than 15% off and flagged reliable" in table[-1]
     assert "the exact log ratio on the same samples is more than 15% off in 1 of 1" in table[-1]

@@ -65,6 +65,23 @@ def pareto_k_hat(values: np.ndarray) -> float:
     return generalized_pareto_shape(exceedances)
 
 
+def size_biased_k_hat(log_weights_on_p: np.ndarray) -> float:
+    r"""k̂ of the importance weights ``r = p/q`` under Q, read from their values on samples of P.
+
+    Under P the weights are size-biased: ``P(r > t) = E_Q[r; r > t]``, so a tail ``Q(r > t) ~ t^{-1/k}`` (shape k,
+    k < 1) is ``P(r > t) ~ t^{1 - 1/k}`` under P, of shape ``k_P = k / (1 - k)``; hence ``k = k_P / (1 + k_P)``.
+    Where Q rarely reaches the region in which r is large (the heavy-tailed case), its own few largest weights
+    miss the tail and their k̂ reads low (KL of a 3-D Student t, ν = 5, against the Gaussian of its covariance,
+    the exact log ratio on 5,000 samples each: 0.32 to 0.57), while P's samples fill it (0.80 to 0.84 read this
+    way; the true k is 1). ``log_weights_on_p``: ``log r`` at samples of P. 0 where their tail is bounded
+    (k̂_P <= 0: then so is Q's), ``nan`` where :func:`pareto_k_hat` is."""
+    values = np.asarray(log_weights_on_p, dtype=np.float64)
+    k_p = pareto_k_hat(np.exp(values - values.max()))
+    if math.isnan(k_p):
+        return math.nan
+    return max(k_p, 0.0) / (1.0 + max(k_p, 0.0))
+
+
 def k_hat_threshold(n: int) -> float:
     """The largest k̂ at which a mean of ``n`` values is still usable: ``min(1 - 1/log10(n), 0.7)``."""
     return min(1.0 - 1.0 / math.log10(max(n, 11)), K_HAT_LIMIT)

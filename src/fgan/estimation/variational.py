@@ -239,7 +239,8 @@ def _log_ratio_summary(folds: Folds, config: EstimateConfig, generator: np.rando
         draws = bootstrap_kl_form(config.kl_form, held_out, config.smile_tau, config.bootstrap_samples, generator)
         ci_low, ci_high = _percentile_interval(draws, config)
     weights = np.concatenate([form_terms("dv", fold.a, fold.b, 0.0)[2] for fold in held_out])
-    reliability = assess(np.concatenate([fold.a for fold in held_out]), weights, "the weights e^s on the second set")
+    log_ratio_first = np.concatenate([fold.a for fold in held_out])
+    reliability = assess(log_ratio_first, weights, "the weights e^s on the second set", log_ratio_first)
     return _Summary(estimate, float(ci_low), float(ci_high), config.kl_form, bounds, reliability)
 
 
