@@ -12,13 +12,16 @@ from scipy import optimize, stats
 
 from fgan.cli import main
 from fgan.data import PAPER_MIXTURE, parse_mixture
-from fgan.divergences import PAPER_DIVERGENCES
+from fgan.divergences import PAPER_DIVERGENCES, get_divergence
 from fgan.errors import UsageError
 from fgan.experiments import table3_cross, table3_mixture
 from fgan.experiments.table3_mixture import (
     check_mixture,
+    cross_start_bounds,
     default_config,
+    divergence_at,
     fit_from_starts,
+    fit_into_run,
     fit_one,
     format_starts,
     format_table,
@@ -26,6 +29,7 @@ from fgan.experiments.table3_mixture import (
     starting_points,
 )
 from fgan.gaussians import gaussian_divergence
+from fgan.snapshots import SnapshotRecorder
 from fgan.step import NonFiniteError
 
 #: The reference sheet's best fits (quadrature on 200,001 points over [-15, 20], Nelder-Mead).
@@ -112,9 +116,12 @@ def test_starting_points_are_the_generators_own_then_quantiles_of_p() -> None:
     assert starting_points(mixture, 5, seed=3) == starts  # the seed fixes the samples
 
 
-def _fake_fits(tmp_path, monkeypatch, bounds: list[float | None], refits: list[float]) -> tuple:
-    """fit_from_starts over len(bounds) starts, with each start's F (None: training fails) and fresh critic's F
-    given instead of trained."""
+def _fake_fits(
+    tmp_path, monkeypatch, bounds: list[float | None], refits: list[float], cross: list[float] | None = None
+) -> tuple:
+    """fit_from_starts over len(bounds) starts, with each start's F (None: training fails), fresh critic's F and
+    the other starts' critics' F (``cross``, one per finished start; None: below every other bound) given instead
+    of trained."""
 
     def fake_fit(spec, divergence_name, config, recorder, folder, start, index):
         if bounds[index] is None:
@@ -126,6 +133,11 @@ def _fake_fits(tmp_path, monkeypatch, bounds: list[float | None], refits: list[f
 
     monkeypatch.setattr(table3_mixture, "fit_into_run", fake_fit)
     monkeypatch.setattr(table3_mixture, "train_critic", lambda mixture, q, name, seed: refits.pop(0))
+    monkeypatch.setattr(
+        table3_mixture,
+        "cross_start_bounds",
+        lambda mixture, name, folders, rows: cross or [-100.0] * len(rows),
+    )
     monkeypatch.setattr(table3_mixture, "write_snapshots", lambda snapshots, folder, name: [])  # none recorded
     starts = [(float(index), 1.0) for index in range(len(bounds))]
     return fit_from_starts("1:0:1", "kl", default_config(steps=1), starts, 1, tmp_path)
@@ -142,6 +154,30 @@ def test_restarts_keep_the_smallest_of_the_larger_bounds_and_its_run_folder(tmp_
     assert copied == dataclasses.asdict(kept) and copied["mu_hat"] == 2.0
     assert format_starts(fits, [kept]).count("| yes |") == 1 and "| failed |" in format_starts(fits, [kept])
     assert sorted(path.name for path in (tmp_path / "starts" / "kl").iterdir()) == ["0", "1", "2"]
+
+
+def test_restarts_let_another_starts_critic_outvote_a_short_one(tmp_path, monkeypatch) -> None:
+    """Start 0's own and fresh critics fell short (F 1.0 and 0.9); start 1's critic reads its Q at 1.3, above start
+    1's own bounds (1.2): so start 1 is kept, and the bounds are written to the starts' score.json."""
+    kept, fits = _fake_fits(tmp_path, monkeypatch, [1.0, 1.2], [0.9, 1.1], cross=[1.3, 1.15])
+    assert kept.start == 1 and [selection_bound(row) for row in fits] == [1.3, 1.2]
+    assert json.loads((tmp_path / "starts" / "kl" / "0" / "score.json").read_text())["objective_cross"] == 1.3
+
+
+def test_cross_start_bounds_are_lower_bounds_of_the_exact_divergence(tmp_path) -> None:
+    """Two short kl fits: each fit's Q scored by the other's critic on fresh samples lands at or below the exact
+    D_f(P‖Q_θ̂) by quadrature (up to sampling noise), and above the constant critic's 0."""
+    spec, config = "0.5:-1:0.5,0.5:1:0.5", dataclasses.replace(default_config(steps=300), update="alternating")
+    starts = [(0.0, 1.0), (0.5, 1.5)]
+    folders = [tmp_path / str(index) for index in range(2)]
+    rows = [
+        fit_into_run(spec, "kl", config, SnapshotRecorder(1, config.steps), folder, start, index)
+        for index, (folder, start) in enumerate(zip(folders, starts, strict=True))
+    ]
+    mixture = parse_mixture(spec)
+    for row, bound in zip(rows, cross_start_bounds(mixture, "kl", folders, rows), strict=True):
+        exact = divergence_at(get_divergence("kl"), mixture, row.mu_hat, row.sigma_hat)
+        assert 0.0 < bound <= exact + 0.01
 
 
 def test_restarts_raise_when_every_start_fails(tmp_path, monkeypatch) -> None:
