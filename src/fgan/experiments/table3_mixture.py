@@ -160,9 +160,7 @@ def _train(
     """The trained Trainer of one fit from ``start`` (None: the generator's own), its training time in seconds and
     the (μ₀, σ₀) it started from."""
     seed_everything(config.seed)  # each fit from its own seed, whatever ran before it in the process
-    generator, critic = build_models(
-        RunConfig(data="mixture", model=MODEL.resolved("mixture", mixture.dim), data_shape=[mixture.dim])
-    )
+    generator, critic = mixture_models(mixture.dim)
     assert isinstance(generator, LocationScaleGenerator), "Table 3 fits Q_θ = N(μ, σ²) (see MODEL)"
     if start is not None:
         with torch.no_grad():
@@ -379,9 +377,14 @@ def selection_bound(row: FitRow) -> float:
     )
 
 
-def final_critic(folder: Path) -> torch.nn.Module:
+def mixture_models(dim: int) -> tuple[torch.nn.Module, torch.nn.Module]:
+    """Table 3's generator and critic (:data:`MODEL`) for data of dimension ``dim``, freshly initialised."""
+    return build_models(RunConfig(data="mixture", model=MODEL.resolved("mixture", dim), data_shape=[dim]))
+
+
+def final_critic(folder: Path, dim: int) -> torch.nn.Module:
     """The critic of a fit's run folder, from its newest checkpoint, in eval mode."""
-    _, critic = build_models(RunConfig(data="mixture", model=MODEL.resolved("mixture", 1), data_shape=[1]))
+    _, critic = mixture_models(dim)
     critic.load_state_dict(load_latest_checkpoint(folder)[1]["critic"])
     return critic.eval()
 
@@ -393,7 +396,7 @@ def cross_start_bounds(
     each a lower bound of D_f(P‖Q_θ̂_j), on :data:`EVALUATION_SAMPLES` samples of P and of Q_θ̂_j shared by the
     critics (so that they differ by their critics, not by their samples)."""
     divergence = get_divergence(divergence_name)
-    critics = [final_critic(folder) for folder in folders]
+    critics = [final_critic(folder, mixture.dim) for folder in folders]
     bounds = []
     with torch.no_grad():
         for j, row in enumerate(rows):
