@@ -13,10 +13,10 @@ from fgan.estimation.critics import GaussianLogRatio
 from fgan.estimation.mlp import Split, validation_split
 
 
-def _split(seed: int = 0, n: int = 600, dim: int = 3) -> Split:
+def _split(seed: int = 0, n: int = 600, dim: int = 3, dtype: torch.dtype = torch.float64) -> Split:
     generator = torch.Generator().manual_seed(seed)
-    p = torch.randn(n, dim, generator=generator, dtype=torch.float64)
-    q = torch.randn(n, dim, generator=generator, dtype=torch.float64) * 1.2 + 0.5
+    p = torch.randn(n, dim, generator=generator, dtype=dtype)
+    q = torch.randn(n, dim, generator=generator, dtype=dtype) * 1.2 + 0.5
     return validation_split(p, q, 0.2, np.random.default_rng(seed))
 
 
@@ -73,3 +73,38 @@ def test_the_score_is_the_mean_of_the_parts_bounds_in_the_reported_form(form: st
         half = dv(first[a_rest[: len(a_rest) // 2]], second[b_rest[: len(b_rest) // 2]], first[a_out], second[b_out])
         expected.append(2 * full - half if half <= full else full)
     assert crossfit._closed_form_score("gaussian", split, config) == pytest.approx(float(np.mean(expected)), rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("bounds", "kept"),
+    [
+        ({"gaussian": 0.30, "tails": 0.32, "mlp": 0.34, crossfit.MLP_STANDARD_ERROR: 0.03}, "tails"),
+        ({"gaussian": 0.30, "tails": 0.32, "mlp": 0.36, crossfit.MLP_STANDARD_ERROR: 0.03}, "mlp"),
+        ({"gaussian": 0.33, "tails": 0.32, "mlp": 0.30, crossfit.MLP_STANDARD_ERROR: 0.01}, "gaussian"),
+        ({"tails": 0.20, "mlp": 0.5, crossfit.MLP_STANDARD_ERROR: 0.31}, "tails"),
+        ({"gaussian": 0.30, "tails": 0.32}, "tails"),
+        ({"mlp": -1.0, crossfit.MLP_STANDARD_ERROR: 2.0}, "mlp"),
+    ],
+)
+def test_the_mlp_is_kept_only_where_it_beats_the_closed_forms_by_its_standard_error(
+    bounds: dict[str, float], kept: str
+) -> None:
+    assert crossfit.choose_critic(bounds) == kept
+
+
+def test_the_mlp_standard_error_is_its_validation_bound_spread_over_resampled_validation_sets() -> None:
+    """The recorded standard error of the MLP's validation bound against a bootstrap of the bound of the same
+    (clamped) critic over the validation samples drawn with replacement: the delta method against resampling."""
+    split = _split(2, n=3000, dtype=torch.float32)
+    bounds, mlp = crossfit._validation_bounds(split, EstimateConfig(max_steps=400))
+    assert mlp is not None and bounds["mlp"] == mlp.validation_bound
+    with torch.no_grad():
+        a = mlp.for_first(split.p_validation).double().numpy()
+        b = mlp.for_second(split.q_validation).double().numpy()
+    assert form_terms("dv", a, b, 0.0)[0] == pytest.approx(bounds["mlp"], rel=1e-9)
+    rng = np.random.default_rng(0)
+    draws = [
+        form_terms("dv", a[rng.integers(0, len(a), len(a))], b[rng.integers(0, len(b), len(b))], 0.0)[0]
+        for _ in range(2000)
+    ]
+    assert bounds[crossfit.MLP_STANDARD_ERROR] == pytest.approx(float(np.std(draws)), rel=0.1)

@@ -7,8 +7,11 @@ Ledoit-Wolf Gaussian fit, the tail-feature fit and the MLP trained on the kl bou
 compared by their bound on samples they were not fitted on, in the form the estimate reports: the MLP's on a
 validation split of the fold's training samples (at its best step), the closed forms' cross-validated over
 :data:`INNER_FOLDS` parts of the fold's training samples. Every candidate's validation bound is a lower bound on
-KL, so choosing the larger is choosing the tighter; the choice uses only the fold's training samples, so the
-held-out part that scores the chosen critic stays unseen and the interval is not biased by the choice. A closed
+KL, so choosing the larger is choosing the tighter. The MLP's bound is the largest of its validation curve, read
+on the samples that chose its step, so it is optimistic by about its noise; it is chosen only where it beats the
+closed forms by more than its standard error (the one-standard-error rule, :func:`choose_critic`). The choice uses
+only the fold's training samples, so the held-out part that scores the chosen critic stays unseen and the interval
+is not biased by the choice. A closed
 form, having no steps, is then refitted on all of the fold's training samples (and on half of them, for the
 extrapolated form). A critic's output on held-out samples of a set is clamped to its range on that set's training
 samples (a critic can run away in a region only one set reaches).
@@ -23,7 +26,7 @@ import torch
 from torch import Tensor, nn
 
 from fgan.divergences import Divergence, get_divergence
-from fgan.estimation.bounds import HeldOut, fold_terms, form_terms
+from fgan.estimation.bounds import HeldOut, fold_terms, kl_form
 from fgan.estimation.config import EstimateConfig
 from fgan.estimation.critics import AffineOutput, GaussianLogRatio, TailFeatureLogRatio
 from fgan.estimation.mlp import ClampedCritic, Split, train_critic, validation_split
@@ -113,10 +116,6 @@ def fgan_cross_fit(
     return result
 
 
-def _dv(log_ratio_p: Tensor, log_ratio_q: Tensor) -> float:
-    return form_terms("dv", log_ratio_p.detach().cpu().numpy(), log_ratio_q.detach().cpu().numpy(), 0.0)[0]
-
-
 @dataclass
 class _Candidate:
     """A fitted log-ratio critic clamped for held-out samples of the first set and of the second (to its range on
@@ -125,6 +124,7 @@ class _Candidate:
     for_first: ClampedCritic
     for_second: ClampedCritic
     validation_bound: float
+    standard_error: float = 0.0
     best_step: int = 0
     curve: list[dict[str, float]] = field(default_factory=list)
 
@@ -142,11 +142,12 @@ def _clamped(log_ratio: nn.Module, first: Tensor, second: Tensor) -> tuple[Clamp
 
 def _candidate(log_ratio: nn.Module, first: Tensor, second: Tensor, split: Split) -> _Candidate:
     """``log_ratio`` clamped to its ranges on ``first`` and ``second`` (:func:`_clamped`), with its bound on
-    ``split``'s validation samples."""
+    ``split``'s validation samples and that bound's delta-method standard error."""
     for_first, for_second = _clamped(log_ratio, first, second)
     with torch.no_grad():
-        bound = _dv(for_first(split.p_validation), for_second(split.q_validation))
-    return _Candidate(for_first, for_second, bound)
+        a, b = for_first(split.p_validation), for_second(split.q_validation)
+    bound, standard_error = kl_form("dv", [HeldOut(a.double().cpu().numpy(), b.double().cpu().numpy())], 0.0)
+    return _Candidate(for_first, for_second, bound, standard_error)
 
 
 #: Inner folds of a fold's training samples over which a closed-form critic's validation bound is averaged.
@@ -197,8 +198,33 @@ def _validation_bounds(split: Split, config: EstimateConfig) -> tuple[dict[str, 
     trained = train_critic(get_divergence("kl"), split, config)
     mlp = _candidate(AffineOutput(trained.for_p.critic, 1.0, -1.0), split.p_fit, split.q_fit, split)
     mlp.best_step, mlp.curve = trained.best_step, trained.curve
-    bounds["mlp"] = mlp.validation_bound
+    bounds["mlp"], bounds[MLP_STANDARD_ERROR] = mlp.validation_bound, mlp.standard_error
     return bounds, mlp
+
+
+#: The key of a fold's validation bounds under which the MLP's standard error is recorded.
+MLP_STANDARD_ERROR = "mlp_standard_error"
+
+
+def choose_critic(bounds: dict[str, float]) -> str:
+    r"""The critic a fold keeps, from its validation bounds (:func:`_validation_bounds`): the closed form with the
+    largest, unless the MLP's bound exceeds it by more than the MLP's standard error.
+
+    The closed forms' bounds are means over inner folds whose scored parts chose nothing; the MLP's is the maximum
+    of its validation curve on the samples that chose its step, optimistic by about its noise (on the 3-D Student
+    t and Laplace pairs, reverse-kl at 5,000 samples a set, folds that kept the MLP by the raw comparison scored
+    15-22 % below the truth on their held-out parts where the exact log ratio was within 10 %). Preferring the
+    simpler model unless the more flexible one is better by more than one standard error is the
+    one-standard-error rule (Breiman, Friedman, Olshen and Stone, *Classification and Regression Trees*, 1984;
+    Hastie, Tibshirani and Friedman, *The Elements of Statistical Learning*, 2nd ed., 2009, Section 7.10). With the
+    MLP alone in the family it is kept whatever its bound."""
+    closed = {kind: bound for kind, bound in bounds.items() if kind in CLOSED_FORM}
+    if not closed:
+        return "mlp"
+    best = max(closed, key=lambda kind: closed[kind])
+    if "mlp" in bounds and bounds["mlp"] - bounds[MLP_STANDARD_ERROR] > closed[best]:
+        return "mlp"
+    return best
 
 
 def log_ratio_cross_fit(
@@ -213,7 +239,7 @@ def log_ratio_cross_fit(
     for fold, (a_rest, a_out, b_rest, b_out) in enumerate(parts):
         split = validation_split(first[a_rest], second[b_rest], config.validation_fraction, generator)
         bounds, mlp = _validation_bounds(split, config)
-        kind = max(bounds, key=lambda name: bounds[name])
+        kind = choose_critic(bounds)
         half_real, half_fake = None, None
         if kind == "mlp":
             assert mlp is not None
