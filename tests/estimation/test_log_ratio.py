@@ -131,6 +131,7 @@ def test_cli_method_knn(tmp_path, capsys) -> None:
     assert "kl and reverse-kl only" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_the_mlp_is_kept_where_neither_closed_form_can_follow_the_log_ratio() -> None:
     """P a two-component 1-D mixture (0.7 N(-1.5, 0.4²) + 0.3 N(2, 0.4²)) against Q = N(0, 1.5²): the log ratio
     has two bumps that neither the quadratic nor the tail features follow (their validation bounds 0.05 and 0.43
