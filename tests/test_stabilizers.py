@@ -252,11 +252,26 @@ def test_a_users_weight_wins_over_the_recommendation_and_resolving_twice_changes
     assert again == config
 
 
+@pytest.mark.parametrize("name", [*RECOMMENDED, "js-weighted:0.3"])
+def test_recommended_with_added_stabilizers_is_the_recommendation_followed_by_those_it_lacks(name: str) -> None:
+    recommendation = get_divergence(name).recommended_stabilizer
+    config = TrainConfig(stabilizer=("recommended", "ema", "r1"))
+    note = resolve_stabilizers(config, get_divergence(name))
+    added = tuple(stabilizer for stabilizer in ("ema", "r1") if stabilizer not in recommendation.stabilizers)
+    assert config.stabilizer == (*recommendation.stabilizers, *added)
+    assert f"the recommendation for {name} plus {' '.join(added)}:" in note
+    assert config.ema_decay == 0.999
+    assert config.r1_gamma == recommendation.settings.get("r1_gamma", 10.0)
+    again = replace(config)
+    resolve_stabilizers(again, get_divergence(name))
+    assert again == config
+
+
 @pytest.mark.parametrize(
     ("stabilizers", "message"),
     [
         (("none", "sn"), "stabilizer none stands alone"),
-        (("recommended", "ema"), "stabilizer recommended stands alone"),
+        (("ema", "recommended"), "stabilizer recommended comes first"),
         (("sn", "sn"), "stabilizer named twice"),
     ],
 )

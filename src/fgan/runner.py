@@ -52,6 +52,7 @@ from fgan.runs import (
     SAMPLES_DIR,
     checkpoint_files,
     claimed_run_dir,
+    load_checkpoint_at,
     load_latest_checkpoint,
     read_config,
     read_metrics,
@@ -533,16 +534,21 @@ def plot_vector_run(trainer: Trainer, title: str) -> None:
 
 
 def load_run(
-    run_dir: str | Path, device: str = "auto", notify: Callable[[str], None] | None = None
+    run_dir: str | Path,
+    device: str = "auto",
+    notify: Callable[[str], None] | None = None,
+    step: int | None = None,
+    raw: bool = False,
 ) -> tuple[RunConfig, nn.Module]:
-    """A finished run's config and generator (from its newest checkpoint, in eval mode; the weight average of a run
-    with the ``ema`` stabiliser); needs no data. ``notify`` gets the checkpoint taken (and any newer one that did
-    not load) in one line."""
+    """A finished run's config and generator, in eval mode, from its newest checkpoint (``step``: the kept
+    checkpoint of that step); the weight average of a run with the ``ema`` stabiliser unless ``raw``, which takes
+    the generator's own weights. Needs no data. ``notify`` gets the newest checkpoint taken (and any newer one that
+    did not load) in one line."""
     config = _read_run_config(Path(run_dir))
     generator, _ = build_models(config)
-    _, state = load_latest_checkpoint(run_dir, notify=notify)
+    state = load_latest_checkpoint(run_dir, notify=notify)[1] if step is None else load_checkpoint_at(run_dir, step)
     try:
-        generator.load_state_dict(state.get("generator_average", state["generator"]))
+        generator.load_state_dict(state["generator"] if raw else state.get("generator_average", state["generator"]))
     except (KeyError, RuntimeError) as err:
         raise UsageError(
             f"checkpoint of {run_dir} does not match its {CONFIG_FILE}: {str(err).splitlines()[0]}"

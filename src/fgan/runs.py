@@ -263,6 +263,20 @@ def load_latest_checkpoint(
     raise errors[0] if errors else UsageError(f"{run_dir} holds no checkpoint")
 
 
+def load_checkpoint_at(run_dir: str | Path, step: int, device: torch.device | str = "cpu") -> dict[str, Any]:
+    """The state of the run's checkpoint of ``step``.
+
+    Raises:
+        UsageError: when the run keeps no checkpoint of that step (naming the steps it keeps), or that one does
+            not load.
+    """
+    kept = dict(checkpoint_files(run_dir))
+    if step not in kept:
+        steps = ", ".join(str(kept_step) for kept_step in kept) or "none"
+        raise UsageError(f"{run_dir} keeps no checkpoint of step {step} (it keeps steps: {steps})")
+    return load_checkpoint(kept[step], device)
+
+
 def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> dict[str, Any]:
     """Load a checkpoint with ``weights_only=True``: tensors and plain values only, so no code runs on unpickling.
 

@@ -16,7 +16,8 @@ ema       generator weights averaged θ̄ ← β θ̄ + (1 - β) θ (``ema_decay
 ========  ==========================================================================  =================================
 
 ``none`` is plain Algorithm 1; ``recommended`` (the default) the divergence's row of
-:data:`fgan.divergences.recommendations.RECOMMENDED`. The three penalties are critic terms of
+:data:`fgan.divergences.recommendations.RECOMMENDED`, and ``recommended ema`` that row plus the stabilisers named
+after it. The three penalties are critic terms of
 :mod:`fgan.critic_objective` (R1 keeps the one-pass step; Roth and R2 take the generator's gradient by a second
 backward pass, which run.log names); ``sn`` wraps the critic's layers with
 ``torch.nn.utils.parametrizations.spectral_norm``; ``noise`` is the step engine's ``input_noise_std``; ``ema`` is a
@@ -47,28 +48,35 @@ WEIGHT_DEFAULTS |= {"noise": ("instance_noise", 0.1), "ema": ("ema_decay", 0.999
 def resolve_stabilizers(config: Any, divergence: Divergence) -> str:
     """Resolve ``config.stabilizer`` in place and return the line for run.log that says what trains.
 
-    ``recommended`` becomes the divergence's stabilisers (``("none",)`` where it has none), their weights set
-    where the user left them None; every weight option of a stabiliser in use that is still None gets its default
-    (:data:`WEIGHT_DEFAULTS`), the others become None. A resolved config resolves to itself.
+    ``recommended`` becomes the divergence's stabilisers, their weights set where the user left them None, followed
+    by the stabilisers named after it that the recommendation lacks (``recommended ema``: the recommendation plus
+    the averaged generator; ``("none",)`` where nothing is left); every weight option of a stabiliser in use that
+    is still None gets its default (:data:`WEIGHT_DEFAULTS`), the others become None. A resolved config resolves
+    to itself.
 
     Raises:
-        UsageError: for ``none`` or ``recommended`` next to other values, a value named twice, or a gradient
-            penalty with ``compile``.
+        UsageError: for ``none`` next to other values, ``recommended`` anywhere but first, a value named twice, or
+            a gradient penalty with ``compile``.
     """
     chosen = tuple(config.stabilizer)
     if len(set(chosen)) != len(chosen):
         raise UsageError(f"stabilizer named twice: {' '.join(chosen)}")
-    alone = [name for name in chosen if name in ("none", "recommended")]
-    if alone and len(chosen) > 1:
-        raise UsageError(f"stabilizer {alone[0]} stands alone, got {' '.join(chosen)}")
+    if "none" in chosen and len(chosen) > 1:
+        raise UsageError(f"stabilizer none stands alone, got {' '.join(chosen)}")
+    if "recommended" in chosen[1:]:
+        raise UsageError(f"stabilizer recommended comes first, before those it adds, got {' '.join(chosen)}")
     why = "as given"
-    if chosen == ("recommended",):
+    if chosen[:1] == ("recommended",):
         recommendation = divergence.recommended_stabilizer
-        chosen = recommendation.stabilizers or ("none",)
+        added = tuple(name for name in chosen[1:] if name not in recommendation.stabilizers)
+        chosen = (*recommendation.stabilizers, *added) or ("none",)
         for name, value in recommendation.settings.items():
             if getattr(config, name) is None:
                 setattr(config, name, value)
-        why = f"the recommendation for {divergence.name}: {recommendation.evidence}; --stabilizer none trains plain"
+        plus = f" plus {' '.join(added)}" if added else ""
+        why = (
+            f"the recommendation for {divergence.name}{plus}: {recommendation.evidence}; --stabilizer none trains plain"
+        )
     config.stabilizer = chosen
     penalties = [name for name in chosen if name in PENALTIES]
     if penalties and config.compile:

@@ -147,7 +147,8 @@ class TrainConfig:
         ("recommended",),
         help="stabilisers, combinable (see fgan.stabilizers): roth (Roth et al. 2017), r1, r2 (gradient penalties on "
         "real, generated samples), sn (spectral norm of the critic), noise (annealed instance noise), ema (averaged "
-        "generator); none: plain Algorithm 1; recommended: the divergence's own (divergence.recommended_stabilizer)",
+        "generator); none: plain Algorithm 1; recommended: the divergence's own (divergence.recommended_stabilizer), "
+        "first of a list to add to it (recommended ema)",
         choices=STABILIZER_CHOICES,
         metavar="NAME",
     )

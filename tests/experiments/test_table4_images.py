@@ -92,6 +92,22 @@ def test_the_recommended_variant_trains_with_the_divergences_stabiliser(fake_mni
     assert "| neyman | recommended | 3 |" in (out / "table.md").read_text()
 
 
+def test_stabilizers_given_are_added_to_both_variants_and_named_in_their_rows(fake_mnist, tmp_path) -> None:
+    out = tmp_path / "table4"
+    command = ["reproduce", "mnist", "--data-dir", str(fake_mnist), "--steps", "3", "--n-samples", "300", "--no-vae"]
+    assert main([*command, "--divergence", "js", "--stabilizer", "ema", "--out", str(out), *QUICK]) == 0
+    rows = json.loads((out / "table.json").read_text())["rows"]
+    assert [row["variant"] for row in rows[:2]] == ["plain+ema", "recommended+ema"]
+    runs = out / "runs"
+    names = ("js-plain+ema", "js-recommended+ema")
+    plain, recommended = (json.loads((runs / name / "config.json").read_text()) for name in names)
+    assert plain["train"]["stabilizer"] == ["ema"]
+    assert recommended["train"]["stabilizer"] == [*get_divergence("js").recommended_stabilizer.stabilizers, "ema"]
+    assert recommended["train"]["ema_decay"] == plain["train"]["ema_decay"] == 0.999
+    table = (out / "table.md").read_text()
+    assert "| js | plain+ema | 3 |" in table and "| js | recommended+ema | 3 |" in table
+
+
 def test_the_goodfellow_protocol_chooses_sigma_on_validation_images(fake_mnist, tmp_path) -> None:
     out = tmp_path / "goodfellow"
     command = ["reproduce", "mnist", "--data-dir", str(fake_mnist), "--steps", "3", "--protocol", "goodfellow"]

@@ -183,6 +183,35 @@ def test_evaluate_scores_an_image_run_and_refuses_a_synthetic_one(tmp_path, caps
     assert "synthetic" in _error_line(capsys)
 
 
+def test_evaluate_scores_a_kept_checkpoint_and_the_raw_generator_of_an_averaged_run(tmp_path, capsys) -> None:
+    from fgan.runner import load_run
+    from fgan.runs import checkpoint_files, load_checkpoint
+
+    run = tmp_path / "run"
+    arguments = ["--stabilizer", "ema", "--checkpoint-every", "2", "--keep-checkpoints", "5"]
+    assert main(["train", "--data", "digits", "--steps", "4", "--out", str(run), *arguments, *QUICK]) == 0
+    kept = dict(checkpoint_files(run))
+    assert {2, 4} <= set(kept)
+    for step in (2, 4):
+        state = load_checkpoint(kept[step])
+        for raw, weights in ((False, state["generator_average"]), (True, state["generator"])):
+            generator = load_run(run, "cpu", step=step, raw=raw)[1]
+            assert all(torch.equal(generator.state_dict()[name], value) for name, value in weights.items())
+    newest = load_run(run, "cpu")[1].state_dict()
+    newest_average = load_checkpoint(kept[4])["generator_average"]
+    assert all(torch.equal(newest[name], value) for name, value in newest_average.items())
+    capsys.readouterr()
+    command = ["evaluate", str(run), "--n", "300", "--json", "--step", "2"]
+    assert main([*command, "--raw-generator"]) == 0
+    raw = json.loads(capsys.readouterr().out)
+    assert raw["step"] == 2 and raw["raw_generator"] is True
+    assert main(command) == 0
+    average = json.loads(capsys.readouterr().out)
+    assert average["raw_generator"] is False and average["kde"]["mean"] != raw["kde"]["mean"]
+    assert main(["evaluate", str(run), "--step", "3"]) == 2
+    assert "keeps no checkpoint of step 3 (it keeps steps: " in _error_line(capsys)
+
+
 def test_time_limit_and_callbacks(tmp_path) -> None:
     from fgan.data import ring
     from fgan.models import MLPCritic, MLPGenerator

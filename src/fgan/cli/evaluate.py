@@ -52,6 +52,10 @@ class EvaluateOptions:
         None, help="folder with the IDX files of mnist or fashion-mnist (else $FGAN_DATA_DIR, then the usual places)"
     )
     seed: int = option(0, help="seed of the samples and the validation split")
+    step: int | None = option(None, help="score the run's kept checkpoint of this step (None: the newest)", low=0)
+    raw_generator: bool = option(
+        False, help="score the generator's own weights, not their average (a run with the ema stabiliser)"
+    )
     device: str = option("cpu", help="device to generate on (auto picks cuda, then mps, then cpu)", choices=DEVICES)
     json: bool = option(False, help="print the result as JSON")
 
@@ -70,7 +74,7 @@ def register(commands: Commands) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
-    config, generator = load_run(args.run, args.device)
+    config, generator = load_run(args.run, args.device, step=args.step, raw=args.raw_generator)
     if not config.is_image:
         raise UsageError(f"{args.run} is a run on synthetic data; evaluate scores image runs")
     n_generated = args.n or PROTOCOLS[args.protocol].n_samples
@@ -84,6 +88,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     samples = generate(generator, n_generated, args.seed).cpu()
     check_sample_shape(samples, data)
     result: dict[str, Any] = {"run": str(args.run), "data": config.data, "n_generated": n_generated}
+    result |= {"step": args.step, "raw_generator": args.raw_generator}
     metrics = METRICS if args.metric == "all" else (args.metric,)
     if "kde" in metrics:
         result["kde"] = {"protocol": args.protocol, **parzen_score(samples, data, args.protocol).to_dict()}

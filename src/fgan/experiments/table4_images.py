@@ -113,15 +113,29 @@ def default_config(steps: int = 5000, seed: int = 0) -> TrainConfig:
     return profile("table4", steps=steps, seed=seed, precision=preferred_precision())
 
 
-def variant_config(config: TrainConfig, divergence: str, variant: str) -> TrainConfig:
-    """The training of ``divergence`` in ``variant`` (:data:`VARIANTS`): ``plain`` is ``config`` itself,
-    ``recommended`` the same with the divergence's recommended stabiliser."""
+def added_stabilizers(config: TrainConfig) -> tuple[str, ...]:
+    """The stabilisers ``config`` (``--stabilizer``) adds to every variant: those it names but ``none`` and
+    ``recommended``."""
+    return tuple(name for name in config.stabilizer if name not in ("none", "recommended"))
+
+
+def variant_config(config: TrainConfig, variant: str) -> TrainConfig:
+    """The training in ``variant`` (:data:`VARIANTS`): ``plain`` is Algorithm 1, ``recommended`` the divergence's
+    recommended stabiliser, either with the :func:`added_stabilizers` of ``config`` (``--stabilizer ema``: the
+    generator's weight average in both)."""
     assert variant in VARIANTS, f"{variant} is checked against VARIANTS by the options"
-    return config if variant == "plain" else replace(config, stabilizer=("recommended",))
+    added = added_stabilizers(config)
+    return replace(config, stabilizer=(added or ("none",)) if variant == "plain" else ("recommended", *added))
+
+
+def variant_label(config: TrainConfig, variant: str) -> str:
+    """The row's variant as the table shows it: ``plain``, ``recommended``, or with the added stabilisers
+    (``recommended+ema``)."""
+    return "+".join((variant, *added_stabilizers(config)))
 
 
 def run_name(divergence: str, variant: str) -> str:
-    """The run folder's name of a divergence in a variant: the divergence, with ``-VARIANT`` unless plain."""
+    """The run folder's name of a divergence in a variant label: the divergence, with ``-VARIANT`` unless plain."""
     return folder_name(divergence) if variant == "plain" else f"{folder_name(divergence)}-{variant}"
 
 
@@ -150,7 +164,8 @@ def train_and_score(setup: Table4Setup, divergence: str, variant: str, out: Path
     """Train the paper's MNIST pair under ``divergence`` (in ``variant``) into the run folder ``out`` within the
     budget (continuing the run there with ``resume``), score ``setup.n_samples`` of its samples and keep the row
     in ``out/score.json``."""
-    config = variant_config(setup.config, divergence, variant)
+    config = variant_config(setup.config, variant)
+    variant = variant_label(setup.config, variant)
     run = RunConfig(
         data=setup.dataset,
         divergence=divergence,
@@ -219,9 +234,10 @@ def run_table4(
     names = [(name, variant) for name in divergences for variant in variants]
     rows = []
     for index, (name, variant) in enumerate(names, start=1):
-        folder = out / "runs" / run_name(name, variant)
+        label = run_name(name, variant_label(setup.config, variant))
+        folder = out / "runs" / label
         kept = _kept(folder / SCORE_FILE, resume)
-        say(f"[{index}/{len(names)}] {run_name(name, variant)}: " + ("finished before, kept" if kept else budget))
+        say(f"[{index}/{len(names)}] {label}: " + ("finished before, kept" if kept else budget))
         rows.append(kept or train_and_score(setup, name, variant, folder, resume))
     if vae:
         kept = _kept(out / VAE_ROW / SCORE_FILE, resume)
@@ -310,7 +326,8 @@ class Table4Options:
     variants: tuple[str, ...] = option(
         VARIANTS,
         help="training variants of every divergence, a row each: plain is the paper's Algorithm 1, recommended "
-        "the divergence's recommended stabiliser",
+        "the divergence's recommended stabiliser; --stabilizer adds its stabilisers to both (--stabilizer ema: "
+        "rows plain+ema and recommended+ema)",
         flag="variant",
         choices=VARIANTS,
     )
