@@ -165,7 +165,7 @@ def train_and_score(setup: Table4Setup, divergence: str, variant: str, out: Path
     budget (continuing the run there with ``resume``), score ``setup.n_samples`` of its samples and keep the row
     in ``out/score.json``."""
     config = variant_config(setup.config, variant)
-    variant = variant_label(setup.config, variant)
+    label = variant_label(setup.config, variant)
     run = RunConfig(
         data=setup.dataset,
         divergence=divergence,
@@ -178,12 +178,12 @@ def train_and_score(setup: Table4Setup, divergence: str, variant: str, out: Path
     try:
         trainer, seconds = train_within_budget(run, out, setup.seconds, resume)
     except NonFiniteError as err:
-        row = ImageRow(divergence, 0, time.perf_counter() - start, f"diverged: {err}", variant=variant)
+        row = ImageRow(divergence, 0, time.perf_counter() - start, f"diverged: {err}", variant=label)
         write_json(out / SCORE_FILE, asdict(row))
         return row
     samples = generate(trainer.evaluation_generator.eval(), setup.n_samples, seed=config.seed).cpu()
     bound = trainer.history.bound[-1] if trainer.history.bound else None
-    row = ImageRow(divergence, trainer.step, seconds, "trained", final_bound=bound, variant=variant)
+    row = ImageRow(divergence, trainer.step, seconds, "trained", final_bound=bound, variant=label)
     row = _score(row, samples, setup)
     write_json(out / SCORE_FILE, asdict(row))
     return row
