@@ -3,6 +3,7 @@ training. Test modules import them (``from tests.helpers import quick_run``); fi
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,14 @@ def quick_run(steps: int | None = None, batch_size: int | None = None) -> list[s
     words = [] if steps is None else ["--steps", str(steps)]
     words += [] if batch_size is None else ["--batch-size", str(batch_size)]
     return [*words, "--quiet", "--device", "cpu"]
+
+
+def sigint_as_in_a_terminal() -> None:
+    """``preexec_fn`` of a test's ``fgan`` child that is sent SIGINT: the child starts with SIGINT at its default,
+    as a command typed in a terminal does, so that Python turns it into KeyboardInterrupt. A shell without job control
+    starts its background commands (``make test &``, ``nohup pytest &``) with SIGINT ignored, and their children
+    inherit that; Python then leaves it ignored, and Ctrl-C before the training's own handler would never arrive."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 #: A critic trained quickly for ``estimate_divergence``, close enough on the few thousand Gaussian samples of a test.

@@ -32,8 +32,13 @@ def test_python_examples_run(tmp_path, monkeypatch, capsys) -> None:
     assert "divergence estimate F =" in capsys.readouterr().out
 
 
+#: Every ``fgan`` command line of the README's shell blocks, a command continued with a trailing backslash joined
+#: into one line, comments dropped.
 COMMANDS = [
-    line.split("#")[0].strip() for block in blocks("bash") for line in block.splitlines() if line.startswith("fgan ")
+    line.split("#")[0].strip()
+    for block in blocks("bash")
+    for line in block.replace("\\\n", " ").splitlines()
+    if line.startswith("fgan ")
 ]
 
 

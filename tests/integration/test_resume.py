@@ -21,6 +21,7 @@ from fgan.models import MLPCritic, MLPGenerator
 from fgan.runner import RunConfig, load_generator, resume_run, train_run
 from fgan.runs import load_checkpoint, load_latest_checkpoint, prepare_run_dir, read_metrics
 from fgan.training import TrainConfig, Trainer, seed_everything
+from tests.helpers import sigint_as_in_a_terminal
 
 CONFIG = TrainConfig(
     steps=60,
@@ -72,7 +73,12 @@ def test_resumed_run_ends_bit_for_bit_as_an_uninterrupted_one(tmp_path, change: 
 
 def _run(args: list[str], **kwargs) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "fgan", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs
+        [sys.executable, "-m", "fgan", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=sigint_as_in_a_terminal,
+        **kwargs,
     )
 
 

@@ -21,7 +21,7 @@ import torch
 
 from fgan.cli import main
 from fgan.runs import checkpoint_files, read_metrics
-from tests.helpers import quick_run, run_state
+from tests.helpers import quick_run, run_state, sigint_as_in_a_terminal
 
 SMALL = ["--data", "ring", "--batch-size", "64", "--generator-hidden", "16", "--critic-hidden", "16"]
 QUICK = quick_run()
@@ -56,6 +56,7 @@ def fgan(args: list[str], cwd: Path, **environment: str) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=sigint_as_in_a_terminal,
     )
 
 
