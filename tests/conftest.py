@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,18 @@ os.environ.setdefault(THREADS_ENV, str(torch.get_num_threads()))
 def _restore_divergence_registry(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test starts from the built-in divergence registry; names a test registers are gone after it."""
     monkeypatch.setattr(registry, "_ENTRIES", dict(registry._ENTRIES))
+
+
+@pytest.fixture(autouse=True)
+def _no_run_folder_left_where_pytest_runs() -> Iterator[None]:
+    """A test leaves no new ``runs/NAME`` folder in the directory pytest runs in (the project, for a user): a run
+    without ``--out`` goes to ``runs/`` of the working directory, so a test must give it one under ``tmp_path`` or
+    change to it first."""
+    runs = Path.cwd() / "runs"
+    before = set(os.listdir(runs)) if runs.is_dir() else set()
+    yield
+    left = sorted(set(os.listdir(runs)) - before) if runs.is_dir() else []
+    assert not left, f"the test left {', '.join(left)} in {runs}: give its runs an --out under tmp_path"
 
 
 #: The outcome of the project's Chromium set-up (``make chromium``, run by ``make test``: .ci/install-chromium), in

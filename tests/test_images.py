@@ -448,7 +448,8 @@ def test_huge_or_elongated_images_are_refused_in_one_line_from_the_header(
 
 def test_a_file_name_with_a_newline_is_one_escaped_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     (tmp_path / "bad\nname.png").write_bytes(b"not an image")
-    code = main(["train", "--data", f"folder:{tmp_path}", "--image-size", "32", "--steps", "1", "--quiet"])
+    arguments = ["--data", f"folder:{tmp_path}", "--image-size", "32", "--steps", "1", "--out", str(tmp_path / "run")]
+    code = main(["train", *arguments, "--quiet"])
     assert code == 2
     lines = capsys.readouterr().err.splitlines()
     assert all(line.startswith("fgan: ") for line in lines)  # the name's newline starts no line of its own
